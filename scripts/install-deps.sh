@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package needed to build, test and run bpftrace-otel.
+# Run as root (or with sudo). Safe to run again.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config file
+  # libraries (why each one: docs/design.md, "Dependencies")
+  libsimdjson-dev libcurl4-openssl-dev zlib1g-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+  libssl-dev systemtap-sdt-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler python3 python3-protobuf openssl
+  # runtime
+  bpftrace
+)
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if ((${#missing[@]})); then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# npm fetches the official OTLP .proto files for the tests (never committed).
+if ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y -qq --no-install-recommends npm
+fi

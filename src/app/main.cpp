@@ -1,0 +1,38 @@
+// bpftrace-otel entry point: configuration, lifecycle, final summary.
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "app/run.h"
+#include "common/errors.h"
+#include "common/log.h"
+#include "config/app_options.h"
+
+int main(int argc, char** argv) {
+  using namespace bto;
+  std::vector<std::string> args(argv, argv + argc);
+  try {
+    LoadedConfig config = load_config(args, process_environment());
+    if (config.exit_early) {
+      std::fputs(config.early_output.c_str(), stdout);
+      return 0;
+    }
+    if (config.print_config) {
+      std::fputs(format_config(config).c_str(), stdout);
+      return 0;
+    }
+    if (!init_logging(config.options.log_level)) {
+      throw StartupError("invalid log level " + config.options.log_level);
+    }
+    return run(config.options);
+  } catch (const StartupError& error) {
+    std::fprintf(stderr, "bpftrace-otel: error: %s\n", error.what());
+    return error.exit_code();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "bpftrace-otel: fatal: %s\n", error.what());
+    return 1;
+  }
+}

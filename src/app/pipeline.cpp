@@ -1,0 +1,80 @@
+#include "app/pipeline.h"
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "spans/clock.h"
+
+namespace bto {
+
+struct Pipeline::Parts {
+  std::unique_ptr<Clock> clock = create_system_clock();
+  TimestampConverter timestamps{*clock};
+  HandlerRegistry handlers;
+  SpanPool pool;
+  std::unique_ptr<BatchProcessor> batch;
+  std::unique_ptr<Correlator> correlator;
+  std::unique_ptr<Decoder> decoder;
+  RateLimitedLog oversized_log;
+
+  Parts(const AppOptions& options, const ExporterFactory& make_exporter, PipelineStats& stats)
+      : handlers(options.handlers),
+        pool(options.batch.max_queue_size + 1024) {
+    register_builtin_handlers(handlers);
+    batch = create_batch_processor(options.batch, make_exporter, pool, stats.exporter);
+    correlator =
+        create_correlator(options.correlator, handlers, pool, *batch, timestamps, stats.spans);
+    decoder = create_decoder(options.decode, stats.decode);
+  }
+};
+
+Pipeline::Pipeline(const AppOptions& options, const ExporterFactory& make_exporter,
+                   PipelineStats& stats)
+    : parts_(std::make_unique<Parts>(options, make_exporter, stats)), stats_(stats) {}
+
+Pipeline::~Pipeline() = default;
+
+void Pipeline::on_line(std::string_view line) { parts_->decoder->decode_line(line, *parts_->correlator); }
+
+void Pipeline::on_oversized_line(std::string_view prefix, size_t length) {
+  ++stats_.decode.lines;
+  ++stats_.decode.documents;
+  ++stats_.decode.oversized;
+  parts_->oversized_log.warn("skipped a {}-byte line (longer than max_line_bytes): {}", length,
+                             quote_bytes(prefix));
+}
+
+void Pipeline::sweep() { parts_->correlator->sweep(); }
+
+void Pipeline::finish(std::chrono::milliseconds deadline) {
+  parts_->correlator->flush_all();
+  parts_->batch->shutdown(deadline);
+}
+
+std::string format_summary(const PipelineStats& s) {
+  const DecodeStats& d = s.decode;
+  const CorrelatorStats& c = s.spans;
+  const ExportStats& e = s.exporter;
+  return fmt::format(
+      "lines={} events={} ignored={} malformed={} (json={} not_object={} missing_event={} "
+      "wrong_type={} oversized={}) invalid_utf8={} bpftrace_lost_events={} | "
+      "spans: started={} ended={} single={} timed_out={} evicted={} superseded={} "
+      "from_orphan_end={} orphan_ends_dropped={} flushed_at_exit={} missing_request_id={} "
+      "parent_not_found={} span_events={} | export: exported={} dropped={} (queue_full={} rejected={} "
+      "retries_exhausted={} shutdown={}) rejected_by_collector={} requests={} retries={} | "
+      "bpftrace: starts={} restarts={}",
+      d.lines.load(), d.events.load(), d.ignored_records.load(), d.malformed_total(),
+      d.malformed_json.load(), d.not_an_object.load(), d.missing_event.load(),
+      d.wrong_type.load(), d.oversized.load(), d.invalid_utf8.load(), d.lost_events.load(),
+      c.spans_started.load(), c.spans_ended.load(), c.spans_single.load(),
+      c.spans_timed_out.load(), c.spans_evicted.load(), c.spans_superseded.load(),
+      c.spans_from_orphan_end.load(), c.orphan_ends_dropped.load(), c.flushed_at_shutdown.load(),
+      c.missing_request_id.load(), c.parent_not_found.load(), c.span_events.load(),
+      e.spans_exported.load(),
+      e.dropped_total(), e.dropped_queue_full.load(), e.dropped_permanent_error.load(),
+      e.dropped_retries_exhausted.load(), e.dropped_shutdown.load(),
+      e.dropped_partial_success.load(), e.export_requests.load(), e.export_retries.load(),
+      s.source.starts.load(), s.source.restarts.load());
+}
+
+}  // namespace bto

@@ -1,0 +1,96 @@
+#include "app/run.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "app/pipeline.h"
+#include "app/signals.h"
+#include "app/wiring.h"
+#include "common/errors.h"
+#include "common/log.h"
+#include "export/console_exporter.h"
+#include "source/line_reader.h"
+
+namespace bto {
+namespace {
+
+constexpr int kPollIntervalMs = 100;
+
+struct FileInput {
+  int fd = -1;
+  bool owned = false;
+  explicit FileInput(const std::string& path) {
+    if (path == "-") {
+      fd = STDIN_FILENO;
+      return;
+    }
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw StartupError("cannot open input " + path + ": " + std::strerror(errno));
+    }
+    owned = true;
+  }
+  ~FileInput() {
+    if (owned) ::close(fd);
+  }
+};
+
+// Reads `reader` until end of file or a stop signal; sweeps on every chunk and
+// every idle poll interval. Returns the stop signal, or 0 at end of file.
+int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineStats& stats) {
+  pollfd fds[2] = {{reader.fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+  for (;;) {
+    const int ready = ::poll(fds, 2, kPollIntervalMs);
+    if (ready < 0 && errno != EINTR) {
+      spdlog::error("poll failed: {}", std::strerror(errno));
+      return 0;
+    }
+    if (fds[1].revents & POLLIN) {
+      if (const int signal = signals.take()) return signal;
+    }
+    if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      const ReadStatus status = reader.read_some(pipeline);
+      stats.bytes_read.store(reader.bytes_read(), std::memory_order_relaxed);
+      if (status == ReadStatus::kEndOfFile) return 0;
+      if (status == ReadStatus::kError) {
+        spdlog::error("reading input failed: {}", std::strerror(errno));
+        return 0;
+      }
+    }
+    pipeline.sweep();
+  }
+}
+
+}  // namespace
+
+int run(const AppOptions& options) {
+  StopSignals signals;  // before any thread starts
+  PipelineStats stats;
+  const ResourceInfo resource = make_resource(options);
+  Pipeline pipeline(options, make_exporter_factory(options, resource, stats.exporter), stats);
+
+  int stop_signal = 0;
+  int exit_code = 0;
+  if (!options.input_path.empty()) {
+    FileInput input(options.input_path);
+    LineReader reader(input.fd, options.decode.max_line_bytes);
+    stop_signal = pump(reader, pipeline, signals, stats);
+  } else {
+    const LiveOutcome outcome = run_live(options, pipeline, signals, stats);
+    stop_signal = outcome.stop_signal;
+    exit_code = outcome.exit_code;
+  }
+  if (stop_signal != 0) {
+    spdlog::info("received {}, flushing (deadline {} ms)", strsignal(stop_signal),
+                 options.shutdown_timeout.count());
+  }
+  pipeline.finish(options.shutdown_timeout);
+  spdlog::info("summary: {}", format_summary(stats));
+  return exit_code;
+}
+
+}  // namespace bto

@@ -1,0 +1,77 @@
+#include "app/wiring.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/errors.h"
+#include "common/version.h"
+#include "export/console_exporter.h"
+#include "export/otlp_exporter.h"
+#include "export/resource.h"
+#include "source/bpftrace_process.h"
+
+namespace bto {
+
+ResourceInfo make_resource(const AppOptions& options) {
+  ResourceOptions resource;
+  resource.service_name = options.service_name;
+  resource.resource_attributes = options.resource_attributes;
+  resource.target_pid = options.input_path.empty() ? options.source.target_pid : 0;
+  resource.exporter_mode = options.source.mode;
+  resource.tracer_name = options.tracer_name;
+  resource.version = kVersion;
+  return build_resource(resource);
+}
+
+ExporterFactory make_exporter_factory(const AppOptions& options, const ResourceInfo& resource,
+                                      ExportStats& stats) {
+  switch (options.exporter) {
+    case TracesExporter::kOtlp:
+      spdlog::info("exporting spans to {} ({}, compression {})", options.otlp.endpoint,
+                   to_string(options.otlp.protocol), to_string(options.otlp.compression));
+      return [otlp = options.otlp, resource, &stats] {
+        return create_otlp_exporter(otlp, resource, stats);
+      };
+    case TracesExporter::kNone:
+      return [] { return create_discard_exporter(); };
+    case TracesExporter::kConsole:
+      break;
+  }
+  return [console = options.console, resource] {
+    return create_console_exporter(console, resource);
+  };
+}
+
+LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals& signals,
+                     PipelineStats& stats) {
+  auto source = create_bpftrace_source(options.source, stats.source);
+  source->check();
+  LiveOutcome outcome;
+  const auto tick = [&] {
+    if (const int signal = signals.take()) {
+      if (outcome.stop_signal == 0) {
+        outcome.stop_signal = signal;
+        spdlog::info("received {}, stopping bpftrace", strsignal(signal));
+      }
+      source->request_stop();
+    }
+    pipeline.sweep();
+  };
+  const SourceResult result = source->run(pipeline, tick);
+  switch (result.end) {
+    case SourceEnd::kTargetExited:
+      spdlog::info("target exited; bpftrace ended with status {}", result.bpftrace_exit_code);
+      break;
+    case SourceEnd::kBpftraceExited:
+      spdlog::info("bpftrace exited (status {})", result.bpftrace_exit_code);
+      break;
+    case SourceEnd::kStopped:
+      break;
+    case SourceEnd::kFailed:
+      spdlog::error("{}", result.message);
+      outcome.exit_code = 1;
+      break;
+  }
+  return outcome;
+}
+
+}  // namespace bto

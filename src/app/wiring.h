@@ -1,0 +1,23 @@
+#pragma once
+// Builds the pieces run() needs from the options: resource, exporter factory,
+// and the live loop around the bpftrace supervisor.
+
+#include "app/pipeline.h"
+#include "app/signals.h"
+#include "config/app_options.h"
+#include "export/span_exporter.h"
+
+namespace bto {
+
+ResourceInfo make_resource(const AppOptions& options);
+ExporterFactory make_exporter_factory(const AppOptions& options, const ResourceInfo& resource,
+                                      ExportStats& stats);
+
+struct LiveOutcome {
+  int stop_signal = 0;  // SIGINT/SIGTERM that ended the run, or 0
+  int exit_code = 0;    // non-zero when bpftrace failed for good
+};
+LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals& signals,
+                     PipelineStats& stats);
+
+}  // namespace bto

@@ -1,0 +1,81 @@
+#include "config/config_file.h"
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+
+#include "common/errors.h"
+
+namespace bto {
+
+std::string file_section(const Setting& setting) {
+  if (setting.group == "Spans") return "spans";
+  if (setting.group == "Output") return "output";
+  if (setting.group == "Batching") return "batch";
+  if (setting.group == "OTLP export") return "otlp";
+  if (setting.group == "Live tracing") return "live";
+  return "";
+}
+
+std::string file_key(const Setting& setting) {
+  const std::string section = file_section(setting);
+  return section.empty() ? setting.key : section + "." + setting.key;
+}
+
+namespace {
+
+std::string where(const std::string& path, const toml::node& node) {
+  return fmt::format("file {}:{}", path, node.source().begin.line);
+}
+
+// Scalars become the text a flag would carry, so one parser serves both.
+std::optional<std::string> scalar_text(const toml::node& node) {
+  if (auto v = node.as_string()) return v->get();
+  if (auto v = node.as_integer()) return std::to_string(v->get());
+  if (auto v = node.as_boolean()) return std::string(v->get() ? "true" : "false");
+  if (auto v = node.as_floating_point()) return fmt::format("{}", v->get());
+  return std::nullopt;
+}
+
+}  // namespace
+
+ConfigFile read_config_file(const std::string& path, const std::vector<Setting>& settings) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& error) {
+    const auto& begin = error.source().begin;
+    throw StartupError(fmt::format("config file {}:{}:{}: {}", path, begin.line, begin.column,
+                                   error.description()));
+  }
+  std::map<std::string, const Setting*> by_file_key;
+  for (const Setting& setting : settings) by_file_key[file_key(setting)] = &setting;
+
+  ConfigFile file;
+  const auto take = [&](const std::string& key, const toml::node& node) {
+    const auto it = by_file_key.find(key);
+    if (it == by_file_key.end()) {
+      throw StartupError(fmt::format("{}: unknown setting '{}' (see --print-config for the names)",
+                                     where(path, node), key));
+    }
+    const auto text = scalar_text(node);
+    if (!text) {
+      throw StartupError(fmt::format("{}: '{}' must be a string, number or boolean",
+                                     where(path, node), key));
+    }
+    file.values[it->second->key] = {*text, where(path, node)};
+  };
+  for (const auto& [name, node] : root) {
+    const std::string key(name.str());
+    if (const toml::table* table = node.as_table()) {
+      for (const auto& [inner_name, inner] : *table) {
+        take(key + "." + std::string(inner_name.str()), inner);
+      }
+    } else {
+      take(key, node);
+    }
+  }
+  return file;
+}
+
+}  // namespace bto

@@ -1,0 +1,262 @@
+#include "config/settings.h"
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "config/value_parsers.h"
+
+namespace bto {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+
+[[noreturn]] void reject(const std::string& key, const std::string& source,
+                         const std::string& value, const std::string& accepted) {
+  throw StartupError(fmt::format("invalid value {} for {} (from {}): expected {}",
+                                 quote_bytes(value, 64).insert(0, "'") + "'", key, source,
+                                 accepted));
+}
+
+std::string show_duration(nanoseconds value) {
+  const auto ns = value.count();
+  if (ns % 1'000'000'000 == 0) return fmt::format("{}s", ns / 1'000'000'000);
+  if (ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
+  return fmt::format("{}ns", ns);
+}
+
+template <typename Duration>
+Duration duration_or_reject(const std::string& key, const std::string& value,
+                            const std::string& source, nanoseconds bare_unit) {
+  const auto parsed = parse_duration(value, bare_unit);
+  if (!parsed) {
+    reject(key, source, value,
+           fmt::format("a duration such as 500ms, 10s, 5m (a bare number is {})",
+                       bare_unit == milliseconds(1) ? "milliseconds" : "seconds"));
+  }
+  return std::chrono::duration_cast<Duration>(*parsed);
+}
+
+uint64_t count_or_reject(const std::string& key, const std::string& value,
+                         const std::string& source, uint64_t min, uint64_t max) {
+  const auto parsed = parse_unsigned(value);
+  if (!parsed || *parsed < min || *parsed > max) {
+    reject(key, source, value, fmt::format("an integer from {} to {}", min, max));
+  }
+  return *parsed;
+}
+
+std::vector<Setting> build_settings() {
+  std::vector<Setting> s;
+  // ---- General
+  s.push_back({"input", "-i,--input", {}, "General",
+               "Replay a recorded bpftrace -f json stream from PATH ('-' = stdin) instead of "
+               "running bpftrace",
+               "PATH", false, false,
+               [](AppOptions& o, const std::string& v, const std::string&) { o.input_path = v; },
+               [](const AppOptions& o) { return o.input_path; }});
+  s.push_back({"log_level", "--log-level", {"OTEL_LOG_LEVEL"}, "General",
+               "Log level: trace, debug, info, warn, error, off", "LEVEL", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 static const std::vector<std::string> kLevels = {
+                     "trace", "debug", "info", "warn", "warning", "error", "fatal", "off"};
+                 std::string lower;
+                 for (char c : v) lower.push_back(static_cast<char>(std::tolower(c)));
+                 if (std::find(kLevels.begin(), kLevels.end(), lower) == kLevels.end()) {
+                   reject("log_level", src, v, "one of trace, debug, info, warn, error, off");
+                 }
+                 o.log_level = lower;
+               },
+               [](const AppOptions& o) { return o.log_level; }});
+  s.push_back({"shutdown_timeout", "--shutdown-timeout", {}, "General",
+               "Deadline to flush queued spans at exit", "DURATION", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.shutdown_timeout = duration_or_reject<milliseconds>("shutdown_timeout", v, src,
+                                                                       seconds(1));
+                 o.batch.shutdown_timeout = o.shutdown_timeout;
+               },
+               [](const AppOptions& o) { return show_duration(o.shutdown_timeout); }});
+  s.push_back({"status_interval", "--status-interval", {}, "General",
+               "Log a one-line status every DURATION (0 = off)", "DURATION", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.status_interval =
+                     duration_or_reject<milliseconds>("status_interval", v, src, seconds(1));
+               },
+               [](const AppOptions& o) { return show_duration(o.status_interval); }});
+  // ---- Spans
+  s.push_back({"max_open_spans", "--max-open-spans", {"BTO_MAX_OPEN_SPANS"}, "Spans",
+               "Most spans kept open at once; at the limit the oldest is emitted with an error",
+               "N", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.correlator.max_open_spans =
+                     count_or_reject("max_open_spans", v, src, 1, 100'000'000);
+               },
+               [](const AppOptions& o) { return std::to_string(o.correlator.max_open_spans); }});
+  s.push_back({"span_timeout", "--span-timeout", {"BTO_SPAN_TIMEOUT"}, "Spans",
+               "A span open longer than this is emitted with an error status", "DURATION", false,
+               false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.correlator.span_timeout =
+                     duration_or_reject<nanoseconds>("span_timeout", v, src, seconds(1));
+               },
+               [](const AppOptions& o) { return show_duration(o.correlator.span_timeout); }});
+  s.push_back({"orphan_hold", "--orphan-hold", {}, "Spans",
+               "How long an end event waits for its start (per-CPU buffers reorder events)",
+               "DURATION", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.correlator.orphan_hold =
+                     duration_or_reject<nanoseconds>("orphan_hold", v, src, seconds(1));
+               },
+               [](const AppOptions& o) { return show_duration(o.correlator.orphan_hold); }});
+  s.push_back({"semconv_stability_opt_in", "", {"OTEL_SEMCONV_STABILITY_OPT_IN"}, "Spans",
+               "http = stable HTTP/network attribute names, http/dup = both", "", false, false,
+               [](AppOptions& o, const std::string& v, const std::string&) {
+                 // A comma-separated list; unknown entries belong to other domains.
+                 o.handlers.semconv = SemconvMode::kLegacy;
+                 size_t start = 0;
+                 while (start <= v.size()) {
+                   size_t end = v.find(',', start);
+                   if (end == std::string::npos) end = v.size();
+                   std::string item = v.substr(start, end - start);
+                   while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+                   while (!item.empty() && item.back() == ' ') item.pop_back();
+                   if (item == "http/dup") {
+                     o.handlers.semconv = SemconvMode::kDuplicate;
+                   } else if (item == "http" && o.handlers.semconv != SemconvMode::kDuplicate) {
+                     o.handlers.semconv = SemconvMode::kStable;
+                   }
+                   start = end + 1;
+                 }
+               },
+               [](const AppOptions& o) {
+                 switch (o.handlers.semconv) {
+                   case SemconvMode::kStable: return std::string("http");
+                   case SemconvMode::kDuplicate: return std::string("http/dup");
+                   case SemconvMode::kLegacy: break;
+                 }
+                 return std::string("(legacy names)");
+               }});
+  s.push_back({"max_line_bytes", "--max-line-bytes", {}, "Spans",
+               "Longest accepted input line; longer lines are counted and skipped", "BYTES",
+               false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.decode.max_line_bytes =
+                     count_or_reject("max_line_bytes", v, src, 256, 64ull << 20);
+               },
+               [](const AppOptions& o) { return std::to_string(o.decode.max_line_bytes); }});
+  // ---- Output
+  s.push_back({"traces_exporter", "--exporter", {"OTEL_TRACES_EXPORTER"}, "Output",
+               "otlp, console or none (default: otlp when an endpoint is set, else console)",
+               "NAME", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 if (v == "otlp") {
+                   o.exporter = TracesExporter::kOtlp;
+                 } else if (v == "console" || v == "logging") {
+                   o.exporter = TracesExporter::kConsole;
+                 } else if (v == "none") {
+                   o.exporter = TracesExporter::kNone;
+                 } else {
+                   reject("traces_exporter", src, v, "otlp, console or none");
+                 }
+                 o.exporter_explicit = true;
+               },
+               [](const AppOptions& o) {
+                 switch (o.exporter) {
+                   case TracesExporter::kOtlp: return std::string("otlp");
+                   case TracesExporter::kNone: return std::string("none");
+                   case TracesExporter::kConsole: break;
+                 }
+                 return std::string("console");
+               }});
+  s.push_back({"console_format", "--console-format", {}, "Output",
+               "Console view: text (one indented line per span) or json (one object per line)",
+               "FORMAT", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 if (v == "text") {
+                   o.console.format = ConsoleFormat::kText;
+                 } else if (v == "json") {
+                   o.console.format = ConsoleFormat::kJson;
+                 } else {
+                   reject("console_format", src, v, "text or json");
+                 }
+               },
+               [](const AppOptions& o) {
+                 return std::string(o.console.format == ConsoleFormat::kJson ? "json" : "text");
+               }});
+  s.push_back({"service_name", "--service-name", {"OTEL_SERVICE_NAME", "SERVICE_NAME"},
+               "Output", "service.name of the traced service", "NAME", false, false,
+               [](AppOptions& o, const std::string& v, const std::string&) {
+                 o.service_name = v;
+                 o.service_name_explicit = true;
+               },
+               [](const AppOptions& o) { return o.service_name; }});
+  s.push_back({"resource_attributes", "", {"OTEL_RESOURCE_ATTRIBUTES"}, "Output",
+               "Extra resource attributes, k=v,k2=v2 (percent-encoded values)", "", false, false,
+               [](AppOptions& o, const std::string& v, const std::string&) {
+                 o.resource_attributes = v;
+               },
+               [](const AppOptions& o) { return o.resource_attributes; }});
+  s.push_back({"tracer_name", "", {"TRACER_NAME"}, "Output",
+               "Instrumentation scope name", "", false, false,
+               [](AppOptions& o, const std::string& v, const std::string&) { o.tracer_name = v; },
+               [](const AppOptions& o) { return o.tracer_name; }});
+  // ---- Batching
+  s.push_back({"bsp_max_queue_size", "--max-queue-size", {"OTEL_BSP_MAX_QUEUE_SIZE"}, "Batching",
+               "Finished spans waiting for export; when full, new spans are dropped and counted",
+               "N", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.batch.max_queue_size =
+                     count_or_reject("bsp_max_queue_size", v, src, 1, 10'000'000);
+               },
+               [](const AppOptions& o) { return std::to_string(o.batch.max_queue_size); }});
+  s.push_back({"bsp_max_export_batch_size", "--max-export-batch-size",
+               {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE"}, "Batching", "Spans per export request", "N",
+               false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.batch.max_export_batch_size =
+                     count_or_reject("bsp_max_export_batch_size", v, src, 1, 1'000'000);
+               },
+               [](const AppOptions& o) { return std::to_string(o.batch.max_export_batch_size); }});
+  s.push_back({"bsp_schedule_delay", "--schedule-delay", {"OTEL_BSP_SCHEDULE_DELAY"}, "Batching",
+               "Longest wait before a partial batch is sent", "DURATION", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.batch.schedule_delay = duration_or_reject<milliseconds>(
+                     "bsp_schedule_delay", v, src, milliseconds(1));
+                 o.schedule_delay_explicit = true;
+               },
+               [](const AppOptions& o) { return show_duration(o.batch.schedule_delay); }});
+  s.push_back({"bsp_export_timeout", "--export-timeout", {"OTEL_BSP_EXPORT_TIMEOUT"}, "Batching",
+               "Longest time one batch may take, retries included", "DURATION", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.batch.export_timeout = duration_or_reject<milliseconds>(
+                     "bsp_export_timeout", v, src, milliseconds(1));
+               },
+               [](const AppOptions& o) { return show_duration(o.batch.export_timeout); }});
+  s.push_back({"max_concurrent_exports", "--max-concurrent-exports", {"BTO_MAX_CONCURRENT_EXPORTS"},
+               "Batching", "Export requests in flight at once when the collector is slow", "N",
+               false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.batch.max_concurrent_exports =
+                     count_or_reject("max_concurrent_exports", v, src, 1, 64);
+               },
+               [](const AppOptions& o) { return std::to_string(o.batch.max_concurrent_exports); }});
+  add_export_settings(s);
+  add_source_settings(s);
+  return s;
+}
+
+}  // namespace
+
+const std::vector<Setting>& all_settings() {
+  static const std::vector<Setting> settings = build_settings();
+  return settings;
+}
+
+std::string mask_secret(const std::string& value) {
+  if (value.empty()) return value;
+  return "****** (" + std::to_string(value.size()) + " chars)";
+}
+
+}  // namespace bto

@@ -1,0 +1,40 @@
+#pragma once
+// The table of every setting: its key, flag, environment variables (in
+// precedence order), help text and how it is applied. One row per setting;
+// load_config() resolves them all the same way.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/app_options.h"
+
+namespace bto {
+
+struct Setting {
+  std::string key;    // name in the config file and --print-config
+  std::string flag;   // CLI11 spelling, e.g. "-i,--input"; empty = env only
+  std::vector<std::string> env;  // first set one wins
+  std::string group;  // --help section
+  std::string help;
+  std::string value_name;  // e.g. DURATION
+  bool is_switch = false;  // flag without a value
+  bool secret = false;     // masked in --print-config and never logged
+  // Parses and stores `value`; throws StartupError naming the key and what is accepted.
+  std::function<void(AppOptions&, const std::string& value, const std::string& source)> apply;
+  // The effective value as text, for --print-config.
+  std::function<std::string(const AppOptions&)> show;
+};
+
+const std::vector<Setting>& all_settings();
+void add_export_settings(std::vector<Setting>& settings);
+void add_source_settings(std::vector<Setting>& settings);
+std::string settings_footer();
+std::string mask_secret(const std::string& value);
+
+// Rules that involve several settings (exporter selection from endpoints,
+// service.name precedence, extra bpftrace arguments). Throws StartupError.
+void finish_options(AppOptions& options, const std::vector<std::string>& passthrough,
+                    const EnvLookup& env);
+
+}  // namespace bto

@@ -1,0 +1,155 @@
+// Live tracing settings: the seed's TARGET_PID / BPF_SCRIPT / EXPORTER_MODE and
+// how bpftrace is run and supervised.
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "config/settings.h"
+#include "config/value_parsers.h"
+
+namespace bto {
+namespace {
+
+[[noreturn]] void reject(const std::string& key, const std::string& source,
+                         const std::string& value, const std::string& accepted) {
+  throw StartupError(fmt::format("invalid value '{}' for {} (from {}): expected {}",
+                                 quote_bytes(value, 96), key, source, accepted));
+}
+
+std::string show_ms(std::chrono::milliseconds value) { return fmt::format("{}ms", value.count()); }
+
+}  // namespace
+
+void add_source_settings(std::vector<Setting>& s) {
+  const std::string group = "Live tracing";
+  s.push_back({"script", "-s,--script", {"BPF_SCRIPT"}, group,
+               "bpftrace script to run (see examples/scripts/)", "PATH", false, false,
+               [](AppOptions& o, const std::string& v, const std::string&) {
+                 o.source.script_path = v;
+               },
+               [](const AppOptions& o) { return o.source.script_path; }});
+  s.push_back({"program", "-e,--program", {}, group,
+               "bpftrace program text instead of a script file", "PROGRAM", false, false,
+               [](AppOptions& o, const std::string& v, const std::string&) {
+                 o.source.program_text = v;
+               },
+               [](const AppOptions& o) { return o.source.program_text; }});
+  s.push_back({"pid", "-p,--pid", {"TARGET_PID"}, group,
+               "Process to trace (bpftrace -p); unset or 0 = every process running the probed "
+               "binary, including ones started later",
+               "PID", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 const auto pid = parse_unsigned(v);
+                 if (!pid || *pid > 4194304) reject("pid", src, v, "a process id (or 0)");
+                 o.source.target_pid = static_cast<int>(*pid);
+               },
+               [](const AppOptions& o) { return std::to_string(o.source.target_pid); }});
+  s.push_back({"command", "-c,--command", {}, group,
+               "Start this command under bpftrace (bpftrace -c) and trace it", "CMD", false,
+               false,
+               [](AppOptions& o, const std::string& v, const std::string&) {
+                 o.source.command = v;
+               },
+               [](const AppOptions& o) { return o.source.command; }});
+  s.push_back({"mode", "--mode", {"EXPORTER_MODE"}, group,
+               "usdt (probes defined at run time, libstapsdt: needs a PID) or native-usdt "
+               "(probes compiled into the binary, sys/sdt.h)",
+               "MODE", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 if (v != "usdt" && v != "native-usdt") reject("mode", src, v, "usdt or native-usdt");
+                 o.source.mode = v;
+               },
+               [](const AppOptions& o) { return o.source.mode; }});
+  s.push_back({"bpftrace", "--bpftrace", {"BPFTRACE_PATH"}, group,
+               "bpftrace binary (looked up in PATH)", "PATH", false, false,
+               [](AppOptions& o, const std::string& v, const std::string&) {
+                 o.source.bpftrace_path = v;
+               },
+               [](const AppOptions& o) { return o.source.bpftrace_path; }});
+  s.push_back({"restart", "--restart", {"BTO_RESTART"}, group,
+               "Restart bpftrace when it dies while the target lives: on-failure or never",
+               "POLICY", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 if (v == "on-failure") {
+                   o.source.restart = SourceOptions::RestartPolicy::kOnFailure;
+                 } else if (v == "never") {
+                   o.source.restart = SourceOptions::RestartPolicy::kNever;
+                 } else {
+                   reject("restart", src, v, "on-failure or never");
+                 }
+               },
+               [](const AppOptions& o) {
+                 return std::string(o.source.restart == SourceOptions::RestartPolicy::kNever
+                                        ? "never"
+                                        : "on-failure");
+               }});
+  s.push_back({"max_restarts", "--max-restarts", {}, group,
+               "Give up after this many restarts (0 = never give up)", "N", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 const auto n = parse_unsigned(v);
+                 if (!n || *n > 1'000'000) reject("max_restarts", src, v, "an integer >= 0");
+                 o.source.max_restarts = static_cast<int>(*n);
+               },
+               [](const AppOptions& o) { return std::to_string(o.source.max_restarts); }});
+  s.push_back({"stop_grace", "--stop-grace", {}, group,
+               "Time bpftrace gets to exit after SIGINT before SIGTERM/SIGKILL", "DURATION",
+               false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 const auto d = parse_duration(v, std::chrono::seconds(1));
+                 if (!d) reject("stop_grace", src, v, "a duration such as 3s");
+                 o.source.stop_grace = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+               },
+               [](const AppOptions& o) { return show_ms(o.source.stop_grace); }});
+}
+
+std::string settings_footer() {
+  return "Precedence: flags > environment > config file (--config) > defaults. Durations take a unit (250ms, 10s, 5m).\n"
+         "Extra bpftrace arguments go after `--`, e.g. `-- -v`.\n"
+         "Documentation: README.md, docs/ (event format, spans, OTLP).";
+}
+
+void finish_options(AppOptions& o, const std::vector<std::string>& passthrough,
+                    const EnvLookup&) {
+  o.source.extra_args = passthrough;
+  o.source.max_line_bytes = o.decode.max_line_bytes;
+  if (!o.exporter_explicit && o.endpoint_set) o.exporter = TracesExporter::kOtlp;
+  if (!o.service_name_explicit) {
+    // OTEL_RESOURCE_ATTRIBUTES may name the service; otherwise the OTel default.
+    const KeyValueParse attributes = parse_resource_attributes(o.resource_attributes);
+    o.service_name = "unknown_service";
+    for (const auto& [key, value] : attributes.pairs) {
+      if (key == "service.name" && !value.empty()) o.service_name = value;
+    }
+  }
+  if (o.exporter == TracesExporter::kConsole) {
+    // A live view: print spans soon after they end, in order.
+    if (!o.schedule_delay_explicit) o.batch.schedule_delay = std::chrono::milliseconds(200);
+    o.batch.max_concurrent_exports = 1;
+  }
+  o.otlp.retry.max_elapsed = o.batch.export_timeout;
+  if (o.exporter == TracesExporter::kOtlp) {
+    if (const std::string problem = validate_otlp_options(o.otlp); !problem.empty()) {
+      throw StartupError(problem);
+    }
+  }
+  const bool live = !o.source.script_path.empty() || !o.source.program_text.empty();
+  if (!o.input_path.empty()) {
+    if (live || !o.source.command.empty()) {
+      throw StartupError(
+          "--input replays a recorded stream and cannot be combined with --script, --program "
+          "or --command (unset BPF_SCRIPT to replay)");
+    }
+    return;
+  }
+  if (!live) {
+    throw StartupError(
+        "nothing to trace: pass --script FILE (or BPF_SCRIPT) to run bpftrace against a "
+        "process, or --input FILE to replay a recorded stream (see --help)");
+  }
+  if (!o.source.script_path.empty() && !o.source.program_text.empty()) {
+    throw StartupError("--script and --program are alternatives: pass one of them");
+  }
+}
+
+}  // namespace bto

@@ -1,0 +1,25 @@
+#pragma once
+// ExportTraceServiceRequest encoders, straight from span records to bytes:
+// no message tree, and no allocation once `out` has grown to the batch size
+// (callers keep one buffer per exporter). One ResourceSpans with one
+// ScopeSpans holding every span of the batch.
+
+#include <span>
+#include <string>
+
+#include "export/span_exporter.h"
+
+namespace bto {
+
+// Protobuf wire format; nested lengths are computed by a sizing pass first, so
+// the output is canonical (minimal varints) and written without memmove.
+void encode_otlp_protobuf(const ResourceInfo& resource, std::span<const SpanRecord* const> spans,
+                          std::string& out);
+
+// OTLP/JSON (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding):
+// lowerCamelCase names, hex trace/span ids, enums as integers, 64-bit integers
+// as decimal strings, fields with default values left out.
+void encode_otlp_json(const ResourceInfo& resource, std::span<const SpanRecord* const> spans,
+                      std::string& out);
+
+}  // namespace bto

@@ -1,0 +1,278 @@
+#include "export/otlp_response.h"
+
+#include <cctype>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace bto {
+namespace {
+
+// ---- protobuf --------------------------------------------------------------
+
+class ProtoReader {
+ public:
+  explicit ProtoReader(std::string_view data) noexcept : data_(data) {}
+  bool done() const noexcept { return pos_ >= data_.size(); }
+
+  bool varint(uint64_t& v) noexcept {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= data_.size()) return false;
+      const auto byte = static_cast<uint8_t>(data_[pos_++]);
+      v |= uint64_t{byte & 0x7fu} << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  }
+
+  // Reads one field; length-delimited payloads land in `bytes`, others are skipped.
+  bool field(uint32_t& number, uint32_t& wire_type, uint64_t& value, std::string_view& bytes) noexcept {
+    uint64_t key;
+    if (!varint(key)) return false;
+    number = static_cast<uint32_t>(key >> 3);
+    wire_type = static_cast<uint32_t>(key & 7);
+    if (number == 0) return false;
+    switch (wire_type) {
+      case 0:
+        return varint(value);
+      case 1:
+        return skip(8);
+      case 5:
+        return skip(4);
+      case 2: {
+        uint64_t length;
+        if (!varint(length) || length > data_.size() - pos_) return false;
+        bytes = data_.substr(pos_, length);
+        pos_ += length;
+        return true;
+      }
+      default:
+        return false;  // groups are not used by OTLP
+    }
+  }
+
+ private:
+  bool skip(size_t n) noexcept {
+    if (n > data_.size() - pos_) return false;
+    pos_ += n;
+    return true;
+  }
+
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+// ---- JSON: just enough to pick a few fields out of a small object ----------
+
+class JsonReader {
+ public:
+  explicit JsonReader(std::string_view text) noexcept : text_(text) {}
+
+  void ws() noexcept {
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+  }
+  bool consume(char c) noexcept {
+    ws();
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  char peek() noexcept {
+    ws();
+    return pos_ < text_.size() ? text_[pos_] : '\0';
+  }
+
+  bool string(std::string& out) {
+    out.clear();
+    if (!consume('"')) return false;
+    while (pos_ < text_.size()) {
+      const char c = text_[pos_++];
+      if (c == '"') return true;
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      if (pos_ >= text_.size()) return false;
+      const char e = text_[pos_++];
+      switch (e) {
+        case 'n': out.push_back('\n'); break;
+        case 't': out.push_back('\t'); break;
+        case 'r': out.push_back('\r'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'u': {
+          if (text_.size() - pos_ < 4) return false;
+          unsigned code = 0;
+          for (int i = 0; i < 4; ++i) {
+            const char h = text_[pos_++];
+            code <<= 4;
+            if (h >= '0' && h <= '9') code |= static_cast<unsigned>(h - '0');
+            else if (h >= 'a' && h <= 'f') code |= static_cast<unsigned>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F') code |= static_cast<unsigned>(h - 'A' + 10);
+            else return false;
+          }
+          // Only for a log line: non-ASCII code points become '?'.
+          out.push_back(code < 0x80 ? static_cast<char>(code) : '?');
+          break;
+        }
+        default: out.push_back(e);
+      }
+    }
+    return false;
+  }
+
+  // Skips any value, bounded nesting.
+  bool skip_value(int depth = 0) {
+    if (depth > 32) return false;
+    const char c = peek();
+    std::string scratch;
+    if (c == '"') return string(scratch);
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++pos_;
+      if (consume(close)) return true;
+      do {
+        if (c == '{') {
+          if (!string(scratch) || !consume(':')) return false;
+        }
+        if (!skip_value(depth + 1)) return false;
+      } while (consume(','));
+      return consume(close);
+    }
+    // number, true, false, null
+    const size_t start = pos_;
+    while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
+                                   text_[pos_] == '-' || text_[pos_] == '+' || text_[pos_] == '.')) {
+      ++pos_;
+    }
+    return pos_ > start;
+  }
+
+  // A number or a string holding one.
+  bool integer(int64_t& out) {
+    std::string digits;
+    if (peek() == '"') {
+      if (!string(digits)) return false;
+    } else {
+      while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '-')) {
+        digits.push_back(text_[pos_++]);
+      }
+    }
+    if (digits.empty() || digits.size() > 19) return false;
+    int64_t v = 0;
+    bool negative = false;
+    size_t i = 0;
+    if (digits[0] == '-') {
+      negative = true;
+      i = 1;
+    }
+    if (i == digits.size()) return false;
+    for (; i < digits.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(digits[i]))) return false;
+      v = v * 10 + (digits[i] - '0');
+    }
+    out = negative ? -v : v;
+    return true;
+  }
+
+  // Calls on_member(key) for each member of an object; on_member consumes the value.
+  template <typename F>
+  bool object(F&& on_member) {
+    if (!consume('{')) return false;
+    if (consume('}')) return true;
+    std::string key;
+    do {
+      if (!string(key) || !consume(':')) return false;
+      if (!on_member(key)) return false;
+    } while (consume(','));
+    return consume('}');
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+bool parse_partial_success_protobuf(std::string_view body, PartialSuccess& out) noexcept {
+  out = PartialSuccess{};
+  ProtoReader response(body);
+  while (!response.done()) {
+    uint32_t number, wire;
+    uint64_t value = 0;
+    std::string_view bytes;
+    if (!response.field(number, wire, value, bytes)) return false;
+    if (number != 1 || wire != 2) continue;
+    ProtoReader partial(bytes);
+    while (!partial.done()) {
+      std::string_view inner;
+      if (!partial.field(number, wire, value, inner)) {
+        out = PartialSuccess{};
+        return false;
+      }
+      if (number == 1 && wire == 0) out.rejected_spans = static_cast<int64_t>(value);
+      if (number == 2 && wire == 2) {
+        try {
+          out.error_message.assign(inner);
+        } catch (...) {
+          return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+bool parse_partial_success_json(std::string_view body, PartialSuccess& out) noexcept {
+  out = PartialSuccess{};
+  try {
+    JsonReader reader(body);
+    if (reader.peek() == '\0') return true;  // an empty body is a full success
+    const bool ok = reader.object([&](const std::string& key) {
+      if (key != "partialSuccess" && key != "partial_success") return reader.skip_value();
+      if (reader.peek() == 'n') return reader.skip_value();  // null
+      return reader.object([&](const std::string& inner) {
+        if (inner == "rejectedSpans" || inner == "rejected_spans") return reader.integer(out.rejected_spans);
+        if (inner == "errorMessage" || inner == "error_message") return reader.string(out.error_message);
+        return reader.skip_value();
+      });
+    });
+    if (!ok) out = PartialSuccess{};
+    return ok;
+  } catch (...) {
+    out = PartialSuccess{};
+    return false;
+  }
+}
+
+std::string error_message_from_body(std::string_view body, std::string_view content_type) {
+  constexpr size_t kMaxShown = 256;
+  if (body.empty()) return {};
+  if (content_type.find("protobuf") != std::string_view::npos) {
+    ProtoReader status(body);
+    while (!status.done()) {
+      uint32_t number, wire;
+      uint64_t value = 0;
+      std::string_view bytes;
+      if (!status.field(number, wire, value, bytes)) break;
+      if (number == 2 && wire == 2) return '"' + quote_bytes(bytes, kMaxShown) + '"';
+    }
+    return "(unparsable protobuf status, " + std::to_string(body.size()) + " bytes)";
+  }
+  if (content_type.find("json") != std::string_view::npos) {
+    JsonReader reader(body);
+    std::string message;
+    reader.object([&](const std::string& key) {
+      if (key == "message") return reader.string(message);
+      return reader.skip_value();
+    });
+    if (!message.empty()) return '"' + quote_bytes(message, kMaxShown) + '"';
+  }
+  return '"' + quote_bytes(body, kMaxShown) + '"';
+}
+
+}  // namespace bto

@@ -1,0 +1,59 @@
+#pragma once
+// Stage 3: pairs start/end events into spans, keeps bounded state, and hands
+// finished spans to a SpanSink. Single-threaded (the reader thread).
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "decode/decoder.h"
+#include "spans/clock.h"
+#include "spans/handlers/event_handler.h"
+#include "spans/span_pool.h"
+
+namespace bto {
+
+struct CorrelatorOptions {
+  size_t max_open_spans = 100000;
+  std::chrono::nanoseconds span_timeout = std::chrono::seconds(300);
+  // How long an end whose start has not arrived is held (per-CPU buffer reordering).
+  std::chrono::nanoseconds orphan_hold = std::chrono::seconds(2);
+  size_t max_held_orphans = 10000;
+};
+
+struct CorrelatorStats {
+  std::atomic<uint64_t> spans_started{0};
+  std::atomic<uint64_t> spans_ended{0};            // paired start/end, emitted normally
+  std::atomic<uint64_t> spans_single{0};           // single events with duration (or point events
+                                                   // with no span to attach to), emitted at once
+  std::atomic<uint64_t> span_events{0};            // point events attached to an open span
+  std::atomic<uint64_t> span_events_dropped{0};    // per-span event cap reached
+  std::atomic<uint64_t> spans_timed_out{0};        // emitted with error status
+  std::atomic<uint64_t> spans_evicted{0};          // emitted with error status (capacity)
+  std::atomic<uint64_t> spans_superseded{0};       // second start with the same key
+  std::atomic<uint64_t> spans_from_orphan_end{0};  // end with duration, start never came
+  std::atomic<uint64_t> orphan_ends_dropped{0};    // end without duration, start never came
+  std::atomic<uint64_t> orphan_ends_evicted{0};    // held-orphan buffer full
+  std::atomic<uint64_t> missing_request_id{0};
+  std::atomic<uint64_t> parent_not_found{0};     // parent_id named no open span
+  std::atomic<uint64_t> flushed_at_shutdown{0};  // still open at end of input
+  std::atomic<uint64_t> open_spans{0};           // gauge
+  std::atomic<uint64_t> lost_events{0};          // reported by bpftrace
+};
+
+class Correlator : public EventSink {
+ public:
+  // Emits timed-out spans and gives up on held orphan ends. Call regularly
+  // (each chunk read and on poll timeouts); cost is proportional to expiries.
+  virtual void sweep() = 0;
+  // End of input: every open span is emitted (error status, reason attribute).
+  virtual void flush_all() = 0;
+};
+
+std::unique_ptr<Correlator> create_correlator(const CorrelatorOptions& options, HandlerRegistry& handlers,
+                                              SpanPool& pool, SpanSink& sink, TimestampConverter& clock,
+                                              CorrelatorStats& stats);
+
+}  // namespace bto

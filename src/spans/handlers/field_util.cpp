@@ -1,0 +1,120 @@
+#include "spans/handlers/field_util.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace bto::handler_util {
+
+const EventField* find_field(const Event& event, std::string_view key) noexcept {
+  for (const EventField& field : event.fields) {
+    if (field.key == key) return &field;
+  }
+  return nullptr;
+}
+
+const EventField* find_first(const Event& event, std::initializer_list<std::string_view> keys) noexcept {
+  for (std::string_view key : keys) {
+    if (const EventField* field = find_field(event, key)) return field;
+  }
+  return nullptr;
+}
+
+bool as_int(const FieldValue& value, int64_t& out) noexcept {
+  switch (value.type) {
+    case ValueType::kInt:
+      out = value.int_value;
+      return true;
+    case ValueType::kDouble:
+      if (std::isfinite(value.double_value) && std::trunc(value.double_value) == value.double_value &&
+          std::fabs(value.double_value) < 9.2e18) {
+        out = static_cast<int64_t>(value.double_value);
+        return true;
+      }
+      return false;
+    case ValueType::kString: {
+      const std::string_view s = value.string_value;
+      if (s.empty()) return false;
+      const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+      return ec == std::errc() && ptr == s.data() + s.size();
+    }
+    case ValueType::kBool:
+      return false;
+  }
+  return false;
+}
+
+void set_attribute(AttributeList& attributes, std::string_view key, const FieldValue& value) {
+  switch (value.type) {
+    case ValueType::kInt:
+      attributes.set_int(key, value.int_value);
+      break;
+    case ValueType::kDouble:
+      attributes.set_double(key, value.double_value);
+      break;
+    case ValueType::kBool:
+      attributes.set_bool(key, value.bool_value);
+      break;
+    case ValueType::kString:
+      attributes.set_string(key, value.string_value);
+      break;
+  }
+}
+
+void set_error(SpanRecord& span, std::string_view prefix, int64_t code) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof digits, code);
+  span.status = StatusCode::kError;
+  span.status_message.assign(prefix);
+  span.status_message.append(digits, result.ptr);
+}
+
+namespace {
+
+// error/errno: non-zero number, true, or a non-empty string other than "0".
+void check_error_field(const EventField& field, SpanRecord& span) {
+  const FieldValue& value = field.value;
+  int64_t code = 0;
+  if (value.type == ValueType::kBool) {
+    if (value.bool_value) {
+      span.status = StatusCode::kError;
+      span.status_message.assign(field.key);
+    }
+    return;
+  }
+  if (as_int(value, code)) {
+    if (code == 0) return;
+    set_error(span, field.key == "errno" ? "errno " : "error ", code);
+    return;
+  }
+  if (value.type == ValueType::kString && !value.string_value.empty()) {
+    span.status = StatusCode::kError;
+    span.status_message.assign(value.string_value);
+  } else if (value.type == ValueType::kDouble && value.double_value != 0) {
+    span.status = StatusCode::kError;
+    span.status_message.assign(field.key);
+  }
+}
+
+}  // namespace
+
+void apply_common(const Event& event, SpanRecord& span, std::initializer_list<const EventField*> consumed) {
+  for (const EventField& field : event.fields) {
+    bool skip = false;
+    for (const EventField* used : consumed) {
+      if (used == &field) {
+        skip = true;
+        break;
+      }
+    }
+    if (skip) continue;
+    if (field.key == "error" || field.key == "errno") check_error_field(field, span);
+    if (is_reserved(field.key)) continue;
+    if (field.key == "tid") {
+      set_attribute(span.attributes, "thread.id", field.value);
+    } else {
+      set_attribute(span.attributes, field.key, field.value);
+    }
+  }
+}
+
+}  // namespace bto::handler_util

@@ -1,0 +1,91 @@
+// http_request_{start,end}: "HTTP {METHOD} {URI}", server span.
+
+#include "spans/handlers/builtin_handlers.h"
+#include "spans/handlers/field_util.h"
+
+namespace bto {
+namespace {
+
+using namespace handler_util;
+
+bool legacy(SemconvMode mode) { return mode != SemconvMode::kStable; }
+bool stable(SemconvMode mode) { return mode != SemconvMode::kLegacy; }
+
+class HttpHandler final : public EventHandler {
+ public:
+  explicit HttpHandler(const HandlerOptions& options) : mode_(options.semconv) {}
+
+  bool can_handle(std::string_view family) const override { return family == "http_request"; }
+
+  void on_start(const Event& event, SpanRecord& span) override {
+    span.kind = SpanKind::kServer;
+    const Mapped mapped = map_fields(event, span);
+    span.name.assign("HTTP");
+    if (mapped.method != nullptr) {
+      span.name.push_back(' ');
+      span.name.append(mapped.method->value.string_value);
+    }
+    if (mapped.uri != nullptr) {
+      span.name.push_back(' ');
+      span.name.append(mapped.uri->value.string_value);
+    }
+  }
+
+  void on_end(const Event& event, SpanRecord& span) override { map_fields(event, span); }
+
+ private:
+  struct Mapped {
+    const EventField* method = nullptr;
+    const EventField* uri = nullptr;
+  };
+
+  static const EventField* string_field(const EventField* field) {
+    return field != nullptr && field->value.type == ValueType::kString ? field : nullptr;
+  }
+
+  Mapped map_fields(const Event& event, SpanRecord& span) const {
+    Mapped mapped;
+    mapped.method = string_field(find_field(event, "method"));
+    mapped.uri = string_field(find_first(event, {"uri", "url", "path"}));
+    const EventField* status = find_first(event, {"status_code", "status"});
+    int64_t code = 0;
+    if (status != nullptr && !as_int(status->value, code)) status = nullptr;
+
+    AttributeList& attributes = span.attributes;
+    if (mapped.method != nullptr) {
+      const std::string_view method = mapped.method->value.string_value;
+      if (legacy(mode_)) attributes.set_string("http.method", method);
+      if (stable(mode_)) attributes.set_string("http.request.method", method);
+    }
+    if (mapped.uri != nullptr) set_url(attributes, mapped.uri->value.string_value);
+    if (status != nullptr) {
+      if (legacy(mode_)) attributes.set_int("http.status_code", code);
+      if (stable(mode_)) attributes.set_int("http.response.status_code", code);
+      if (code >= 500) set_error(span, "HTTP ", code);
+    }
+    apply_common(event, span, {mapped.method, mapped.uri, status});
+    return mapped;
+  }
+
+  void set_url(AttributeList& attributes, std::string_view uri) const {
+    if (legacy(mode_)) attributes.set_string("http.url", uri);
+    if (!stable(mode_)) return;
+    if (uri.find("://") != std::string_view::npos) {
+      attributes.set_string("url.full", uri);
+      return;
+    }
+    const size_t query = uri.find('?');
+    attributes.set_string("url.path", uri.substr(0, query));
+    if (query != std::string_view::npos) attributes.set_string("url.query", uri.substr(query + 1));
+  }
+
+  SemconvMode mode_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventHandler> create_http_handler(const HandlerOptions& options) {
+  return std::make_unique<HttpHandler>(options);
+}
+
+}  // namespace bto

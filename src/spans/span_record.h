@@ -1,0 +1,94 @@
+#pragma once
+// A finished (or finishing) span: plain data handed from spans/ to export/.
+// Records are pooled (SpanPool): strings and vectors keep their capacity, so
+// steady state allocates nothing per span. Use the helpers, not push_back.
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bto {
+
+using TraceId = std::array<uint8_t, 16>;
+using SpanId = std::array<uint8_t, 8>;
+
+// Numbering matches OTLP's Span.SpanKind.
+enum class SpanKind : uint8_t {
+  kUnspecified = 0,
+  kInternal = 1,
+  kServer = 2,
+  kClient = 3,
+  kProducer = 4,
+  kConsumer = 5,
+};
+
+// Numbering matches OTLP's Status.StatusCode.
+enum class StatusCode : uint8_t { kUnset = 0, kOk = 1, kError = 2 };
+
+enum class AttrType : uint8_t { kString, kBool, kInt, kDouble };
+
+// Flat on purpose (no std::variant): a reused slot keeps its string capacity.
+struct Attribute {
+  std::string key;
+  AttrType type = AttrType::kString;
+  bool bool_value = false;
+  int64_t int_value = 0;
+  double double_value = 0;
+  std::string string_value;
+};
+
+class AttributeList {
+ public:
+  std::span<const Attribute> items() const noexcept { return {slots_.data(), size_}; }
+  std::span<Attribute> items() noexcept { return {slots_.data(), size_}; }
+  size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  void clear() noexcept { size_ = 0; }
+
+  // Sets an existing key or appends one (reusing a pooled slot).
+  void set_string(std::string_view key, std::string_view value);
+  void set_int(std::string_view key, int64_t value);
+  void set_double(std::string_view key, double value);
+  void set_bool(std::string_view key, bool value);
+  const Attribute* find(std::string_view key) const noexcept;
+  bool remove(std::string_view key) noexcept;
+
+ private:
+  Attribute& slot_for(std::string_view key, AttrType type);
+
+  std::vector<Attribute> slots_;
+  size_t size_ = 0;
+};
+
+struct SpanEventRecord {
+  std::string name;
+  uint64_t time_unix_ns = 0;
+  AttributeList attributes;
+};
+
+struct SpanRecord {
+  TraceId trace_id{};
+  SpanId span_id{};
+  SpanId parent_span_id{};  // all zero: a root span
+  std::string name;
+  SpanKind kind = SpanKind::kInternal;
+  uint64_t start_time_unix_ns = 0;
+  uint64_t end_time_unix_ns = 0;
+  StatusCode status = StatusCode::kUnset;
+  std::string status_message;
+  AttributeList attributes;
+  uint32_t dropped_attributes_count = 0;
+  std::vector<SpanEventRecord> events;  // span events (point events on an open span)
+  uint16_t depth = 0;                   // nesting depth, for the console view only
+
+  bool has_parent() const noexcept;
+  // Back to the freshly constructed state, keeping capacity.
+  void reset() noexcept;
+};
+
+std::string to_hex(std::span<const uint8_t> bytes);
+
+}  // namespace bto

@@ -1,0 +1,24 @@
+#pragma once
+// Every counter the pipeline keeps, in one place: each stage owns its own
+// stats struct (atomics, written by one thread, readable from any thread);
+// this aggregate is what the summary, the status line and /metrics read.
+
+#include <atomic>
+#include <cstdint>
+
+#include "decode/decoder.h"
+#include "export/batch_processor.h"
+#include "source/bpftrace_process.h"
+#include "spans/correlator.h"
+
+namespace bto {
+
+struct PipelineStats {
+  DecodeStats decode;
+  CorrelatorStats spans;
+  ExportStats exporter;
+  SourceStats source;
+  std::atomic<uint64_t> bytes_read{0};
+};
+
+}  // namespace bto

@@ -1,0 +1,329 @@
+#!/usr/bin/python3
+"""Test OTLP/HTTP trace receiver that checks every request against the OFFICIAL
+OpenTelemetry proto schema (compiled by fetch_protos.sh), with fault injection.
+
+  otlp_receiver.py --protos DIR [--port N] [--cert F --key F [--client-ca F]]
+
+Prints the port it listens on (127.0.0.1) as the first stdout line.
+  POST /v1/traces  OTLP/HTTP, protobuf or JSON, optionally gzip
+  GET  /received   JSON: every span received (typed), request counts, headers seen
+  POST /control    JSON fault settings, applied to the next trace requests:
+    {"fail_first": N, "status": S, "message": "...", "retry_after": "2"}
+        (status without fail_first: every request fails)
+    {"reset_connection_first": N}      read the request, then close with a TCP RST
+    {"delay_ms": M, "delay_first": N}  answer late; spans are kept only if the
+                                       client is still connected by then
+    {"partial_success": {"rejected": K, "message": "..."}}
+    {"reset": true}                    forget everything (spans and faults)
+Protobuf requests must re-serialize to the very same bytes (canonical encoding,
+no unknown fields); JSON is parsed with ignore_unknown_fields=False.
+"""
+import argparse
+import base64
+import gzip
+import json
+import select
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--protos", required=True)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--client-ca")
+    return p.parse_args()
+
+
+ARGS = parse_args()
+sys.path.insert(0, ARGS.protos)
+from google.protobuf import json_format  # noqa: E402
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
+
+LOCK = threading.Lock()
+
+
+def fresh_state():
+    return {
+        "requests": 0,          # trace POSTs seen, faulted ones included
+        "accepted": 0,          # trace POSTs answered 2xx
+        "content_types": [],
+        "content_encodings": [],
+        "headers": [],          # per request, lower-case names
+        "client_ports": [],     # per request: one port means one kept-alive connection
+        "spans": [],
+        "duplicates": 0,
+        "errors": [],
+    }
+
+
+STATE = fresh_state()
+SEEN = set()
+FAULTS = {}
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def ld(field, payload):
+    return varint(field << 3 | 2) + varint(len(payload)) + payload
+
+
+def attr_list(kvs):
+    out = []
+    for kv in kvs:
+        which = kv.value.WhichOneof("value")
+        if which == "string_value":
+            out.append({"key": kv.key, "type": "string", "value": kv.value.string_value})
+        elif which == "bool_value":
+            out.append({"key": kv.key, "type": "bool", "value": kv.value.bool_value})
+        elif which == "int_value":
+            out.append({"key": kv.key, "type": "int", "value": str(kv.value.int_value)})
+        elif which == "double_value":
+            out.append({"key": kv.key, "type": "double", "value": repr(kv.value.double_value)})
+        else:
+            out.append({"key": kv.key, "type": str(which), "value": None})
+    return out
+
+
+def hex_to_b64(obj, key, length):
+    value = obj.get(key)
+    if value is None:
+        return
+    if not isinstance(value, str) or len(value) != length or value != value.lower():
+        raise ValueError("%s must be %d lowercase hex characters, got %r" % (key, length, value))
+    obj[key] = base64.b64encode(bytes.fromhex(value)).decode()
+
+
+def decode(body, content_type):
+    request = trace_service_pb2.ExportTraceServiceRequest()
+    if content_type.startswith("application/x-protobuf"):
+        request.ParseFromString(body)
+        again = request.SerializeToString(deterministic=True)
+        request.DiscardUnknownFields()
+        if request.SerializeToString(deterministic=True) != again:
+            raise ValueError("protobuf has fields unknown to the official schema")
+        if again != body:
+            raise ValueError("protobuf not canonical or has unknown fields (%d bytes in, %d re-encoded)"
+                             % (len(body), len(again)))
+    elif content_type.startswith("application/json"):
+        data = json.loads(body.decode("utf-8"))
+        for rs in data.get("resourceSpans", []):
+            for ss in rs.get("scopeSpans", []):
+                for span in ss.get("spans", []):
+                    hex_to_b64(span, "traceId", 32)
+                    hex_to_b64(span, "spanId", 16)
+                    hex_to_b64(span, "parentSpanId", 16)
+        json_format.ParseDict(data, request, ignore_unknown_fields=False)
+    else:
+        raise ValueError("unexpected content type %r" % content_type)
+    return request
+
+
+def record(request):
+    with LOCK:
+        for rs in request.resource_spans:
+            resource = attr_list(rs.resource.attributes)
+            for ss in rs.scope_spans:
+                for span in ss.spans:
+                    key = (span.trace_id, span.span_id)
+                    if key in SEEN:
+                        STATE["duplicates"] += 1
+                    SEEN.add(key)
+                    STATE["spans"].append({
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex(),
+                        "name": span.name,
+                        "kind": int(span.kind),
+                        "start": str(span.start_time_unix_nano),
+                        "end": str(span.end_time_unix_nano),
+                        "attributes": attr_list(span.attributes),
+                        "dropped_attributes_count": span.dropped_attributes_count,
+                        "events": [{"name": e.name, "time": str(e.time_unix_nano),
+                                    "attributes": attr_list(e.attributes)} for e in span.events],
+                        "has_status": span.HasField("status"),
+                        "status_code": int(span.status.code),
+                        "status_message": span.status.message,
+                        "resource": resource,
+                        "scope_name": ss.scope.name,
+                        "scope_version": ss.scope.version,
+                    })
+
+
+def take_fault(name):
+    """Decrements a per-request fault counter; True when this request gets the fault."""
+    with LOCK:
+        left = FAULTS.get(name, 0)
+        if left == 0:
+            return False
+        if left > 0:
+            FAULTS[name] = left - 1
+        return True
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def setup(self):
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()
+        super().setup()
+
+    def send(self, status, body, content_type, extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in extra:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def read_body(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        return self.rfile.read(length)
+
+    def do_GET(self):
+        if self.path != "/received":
+            self.send(404, b"not found", "text/plain")
+            return
+        with LOCK:
+            body = json.dumps(STATE).encode()
+        self.send(200, body, "application/json")
+
+    def do_POST(self):
+        if self.path == "/control":
+            settings = json.loads(self.read_body() or b"{}")
+            with LOCK:
+                if settings.get("reset"):
+                    STATE.clear()
+                    STATE.update(fresh_state())
+                    SEEN.clear()
+                    FAULTS.clear()
+                if "status" in settings:
+                    FAULTS["fail"] = settings.get("fail_first", -1)
+                    FAULTS["status"] = settings["status"]
+                    FAULTS["message"] = settings.get("message", "injected failure")
+                    FAULTS["retry_after"] = settings.get("retry_after")
+                if "reset_connection_first" in settings:
+                    FAULTS["reset"] = settings["reset_connection_first"]
+                if "delay_ms" in settings:
+                    FAULTS["delay"] = settings.get("delay_first", -1)
+                    FAULTS["delay_ms"] = settings["delay_ms"]
+                if "partial_success" in settings:
+                    FAULTS["partial"] = settings["partial_success"]
+            self.send(200, b"{}", "application/json")
+            return
+        if self.path != "/v1/traces":
+            self.send(404, b"not found", "text/plain")
+            return
+
+        body = self.read_body()
+        content_type = self.headers.get("Content-Type", "")
+        encoding = self.headers.get("Content-Encoding", "")
+        with LOCK:
+            STATE["requests"] += 1
+            STATE["content_types"].append(content_type)
+            STATE["content_encodings"].append(encoding)
+            STATE["headers"].append({k.lower(): v for k, v in self.headers.items()})
+            STATE["client_ports"].append(self.client_address[1])
+        is_json = content_type.startswith("application/json")
+
+        if take_fault("reset"):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        if take_fault("fail"):
+            with LOCK:
+                status, message, retry_after = FAULTS["status"], FAULTS["message"], FAULTS["retry_after"]
+            extra = [("Retry-After", retry_after)] if retry_after else []
+            if is_json:
+                self.send(status, json.dumps({"code": 14, "message": message}).encode(), "application/json", extra)
+            else:
+                status_pb = varint(1 << 3) + varint(14) + ld(2, message.encode())
+                self.send(status, status_pb, "application/x-protobuf", extra)
+            return
+        if take_fault("delay"):
+            time.sleep(FAULTS.get("delay_ms", 0) / 1000.0)
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if readable and self.connection.recv(1, socket.MSG_PEEK) == b"":
+                self.close_connection = True  # the client gave up: like a lost request
+                return
+
+        try:
+            if encoding == "gzip":
+                body = gzip.decompress(body)
+            elif encoding:
+                raise ValueError("unexpected Content-Encoding %r" % encoding)
+            request = decode(body, content_type)
+        except Exception as error:  # noqa: BLE001 - report anything as a schema failure
+            with LOCK:
+                STATE["errors"].append("%s: %s" % (type(error).__name__, error))
+            self.send(400, ("bad request: %s" % error).encode(), "text/plain")
+            return
+        record(request)
+        with LOCK:
+            STATE["accepted"] += 1
+            partial = FAULTS.get("partial")
+        if is_json:
+            response = {}
+            if partial:
+                response["partialSuccess"] = {"rejectedSpans": str(partial.get("rejected", 0)),
+                                              "errorMessage": partial.get("message", "")}
+            self.send(200, json.dumps(response).encode(), "application/json")
+        else:
+            # ExportTraceServiceResponse.partial_success (field 1) is newer than
+            # the 0.36.1 schema, so it is encoded by hand.
+            response = b""
+            if partial:
+                inner = varint(1 << 3) + varint(partial.get("rejected", 0)) + ld(2, partial.get("message", "").encode())
+                response = ld(1, inner)
+            self.send(200, response, "application/x-protobuf")
+
+
+class Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Failed TLS handshakes (the negative mTLS tests) land here: one line, no traceback.
+        print("receiver: connection error: %s" % (sys.exc_info()[1],), file=sys.stderr, flush=True)
+
+
+def main():
+    server = Server(("127.0.0.1", ARGS.port), Handler)
+    if ARGS.cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(ARGS.cert, ARGS.key)
+        if ARGS.client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(ARGS.client_ca)
+        # Handshake in the handler thread, so a bad client cannot stall accept().
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    print(server.server_address[1], flush=True)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
