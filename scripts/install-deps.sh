@@ -11,6 +11,8 @@ packages=(
   libssl-dev systemtap-sdt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler python3 python3-protobuf openssl
+  # deployment checks (scripts/verify-deploy.sh)
+  python3-yaml systemd dpkg-dev
   # runtime
   bpftrace
 )

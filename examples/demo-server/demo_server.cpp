@@ -434,9 +434,12 @@ void serve_connection(const Options* opts, const Tls* tls, int fd) {
     out += std::to_string(resp.body.size());
     out += keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
     out += resp.body;
-    bool sent = send_all(fd, out);
+    // The end probe fires before the response is written: once the client
+    // has read the response it may stop its clock, so a probe after write(2)
+    // could make the span longer than the latency the client measured.
     int status = resp.status;
     DTRACE_PROBE2(demo, http_request_end, req.id, status);
+    bool sent = send_all(fd, out);
 
     if (opts->verbose) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);

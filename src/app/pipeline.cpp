@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "common/log.h"
 #include "spans/clock.h"
+#include "telemetry/status_line.h"
 
 namespace bto {
 
@@ -16,10 +19,19 @@ struct Pipeline::Parts {
   std::unique_ptr<Correlator> correlator;
   std::unique_ptr<Decoder> decoder;
   RateLimitedLog oversized_log;
+  std::chrono::milliseconds status_interval;
+  std::optional<StatusLine> status;  // only with --status-interval
+  std::chrono::steady_clock::time_point next_status{};
 
   Parts(const AppOptions& options, const ExporterFactory& make_exporter, PipelineStats& stats)
       : handlers(options.handlers),
-        pool(options.batch.max_queue_size + 1024) {
+        pool(options.batch.max_queue_size + 1024),
+        status_interval(options.status_interval) {
+    if (status_interval.count() > 0) {
+      const auto now = std::chrono::steady_clock::now();
+      status.emplace(stats, now);
+      next_status = now + status_interval;
+    }
     register_builtin_handlers(handlers);
     batch = create_batch_processor(options.batch, make_exporter, pool, stats.exporter);
     correlator =
@@ -44,7 +56,16 @@ void Pipeline::on_oversized_line(std::string_view prefix, size_t length) {
                              quote_bytes(prefix));
 }
 
-void Pipeline::sweep() { parts_->correlator->sweep(); }
+void Pipeline::sweep() {
+  parts_->correlator->sweep();
+  if (parts_->status) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= parts_->next_status) {
+      spdlog::info("{}", parts_->status->next(now));
+      parts_->next_status = now + parts_->status_interval;
+    }
+  }
+}
 
 void Pipeline::finish(std::chrono::milliseconds deadline) {
   parts_->correlator->flush_all();

@@ -23,7 +23,8 @@ class Pipeline : public LineHandler {
   void on_line(std::string_view line) override;
   void on_oversized_line(std::string_view prefix, size_t length) override;
 
-  // Expire timed-out spans and held orphan ends; call after each chunk and on idle.
+  // Expire timed-out spans and held orphan ends, log the status line when due;
+  // call after each chunk and on idle.
   void sweep();
   // End of input: emit what is open, flush the export queue within the deadline.
   void finish(std::chrono::milliseconds deadline);

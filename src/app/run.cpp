@@ -14,6 +14,8 @@
 #include "common/log.h"
 #include "export/console_exporter.h"
 #include "source/line_reader.h"
+#include "telemetry/health.h"
+#include "telemetry/metrics_server.h"
 
 namespace bto {
 namespace {
@@ -70,8 +72,18 @@ int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineS
 int run(const AppOptions& options) {
   StopSignals signals;  // before any thread starts
   PipelineStats stats;
+  HealthState health;
+  health.replay.store(!options.input_path.empty());
+  MetricsInfo metrics_info;
+  metrics_info.start_time_unix_ms = unix_now_ms();
+  metrics_info.queue_capacity = options.batch.max_queue_size;
   const ResourceInfo resource = make_resource(options);
   Pipeline pipeline(options, make_exporter_factory(options, resource, stats.exporter), stats);
+  // Declared after what it reads, so it stops before they go away.
+  std::unique_ptr<MetricsServer> metrics;
+  if (!options.metrics_listen.empty()) {
+    metrics = create_metrics_server(MetricsOptions{options.metrics_listen}, stats, health, metrics_info);
+  }
 
   int stop_signal = 0;
   int exit_code = 0;
@@ -88,8 +100,10 @@ int run(const AppOptions& options) {
     spdlog::info("received {}, flushing (deadline {} ms)", strsignal(stop_signal),
                  options.shutdown_timeout.count());
   }
+  health.stopping.store(true);  // /readyz: 503 while flushing
   pipeline.finish(options.shutdown_timeout);
   spdlog::info("summary: {}", format_summary(stats));
+  if (metrics) metrics->stop();
   return exit_code;
 }
 

@@ -35,6 +35,7 @@ struct AppOptions {
   SourceOptions source;
   std::chrono::milliseconds shutdown_timeout{10000};
   std::chrono::milliseconds status_interval{0};  // periodic status line; 0 = off
+  std::string metrics_listen;  // HOST:PORT for /metrics, /healthz, /readyz; empty = off
   std::string service_name = "unknown_service";
   std::string resource_attributes;  // OTEL_RESOURCE_ATTRIBUTES, raw
   std::string tracer_name = "bpftrace-exporter";

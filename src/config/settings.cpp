@@ -5,6 +5,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "config/value_parsers.h"
+#include "telemetry/metrics_server.h"
 
 namespace bto {
 namespace {
@@ -85,6 +86,19 @@ std::vector<Setting> build_settings() {
                      duration_or_reject<milliseconds>("status_interval", v, src, seconds(1));
                },
                [](const AppOptions& o) { return show_duration(o.status_interval); }});
+  s.push_back({"metrics_listen", "--metrics-listen", {"BTO_METRICS_LISTEN"}, "General",
+               "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (127.0.0.1:9464, "
+               "[::1]:9464, :9464 = every interface); empty = off",
+               "HOST:PORT", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 if (!v.empty() && !parse_listen_address(v)) {
+                   reject("metrics_listen", src, v,
+                          "HOST:PORT, [IPv6]:PORT or :PORT with a port from 0 to 65535, e.g. "
+                          "127.0.0.1:9464");
+                 }
+                 o.metrics_listen = v;
+               },
+               [](const AppOptions& o) { return o.metrics_listen; }});
   // ---- Spans
   s.push_back({"max_open_spans", "--max-open-spans", {"BTO_MAX_OPEN_SPANS"}, "Spans",
                "Most spans kept open at once; at the limit the oldest is emitted with an error",
@@ -242,6 +256,7 @@ std::vector<Setting> build_settings() {
                      count_or_reject("max_concurrent_exports", v, src, 1, 64);
                },
                [](const AppOptions& o) { return std::to_string(o.batch.max_concurrent_exports); }});
+  add_trace_settings(s);
   add_export_settings(s);
   add_source_settings(s);
   return s;

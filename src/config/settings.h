@@ -29,6 +29,7 @@ struct Setting {
 const std::vector<Setting>& all_settings();
 void add_export_settings(std::vector<Setting>& settings);
 void add_source_settings(std::vector<Setting>& settings);
+void add_trace_settings(std::vector<Setting>& settings);  // sampling, trace context, span limits
 std::string settings_footer();
 std::string mask_secret(const std::string& value);
 

@@ -202,7 +202,15 @@ FailureDiagnosis diagnose_failure(const std::vector<std::string>& output, int wa
     d.kind = FailureKind::kPrivileges;
     hint =
         "insufficient privileges for bpftrace: run as root (sudo), or in a container with "
-        "CAP_SYS_ADMIN (or CAP_BPF + CAP_PERFMON) and not confined by seccomp/AppArmor";
+        "CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (uprobes/USDT need CAP_SYS_ADMIN on current "
+        "kernels) plus CAP_SYS_PTRACE for another container's process; see docs/deployment.md";
+  } else if (any_line(lines, "Read-only file system") ||
+             (any_line(lines, "cannot attach uprobe") && any_line(lines, "Invalid argument"))) {
+    // What a kernel that requires CAP_SYS_ADMIN for uprobes says when it is missing.
+    d.kind = FailureKind::kPrivileges;
+    hint =
+        "bpftrace could not attach a uprobe/USDT probe: on current kernels that needs "
+        "CAP_SYS_ADMIN (CAP_BPF + CAP_PERFMON are not enough); see docs/deployment.md";
   } else if (any_line(lines, "tracepoint not found") && !tracefs_present) {
     d.kind = FailureKind::kTracefsMissing;
     hint = "tracefs is not mounted, so tracepoints cannot be found: mount -t tracefs nodev /sys/kernel/tracing";

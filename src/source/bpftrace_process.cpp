@@ -170,7 +170,8 @@ class BpftraceSourceImpl final : public BpftraceSource {
     auto resolved = find_executable(options_.bpftrace_path, path_env != nullptr ? path_env : kDefaultPath);
     if (!resolved) {
       if (options_.bpftrace_path.find('/') != std::string::npos) {
-        throw StartupError(fmt::format("bpftrace not found at {} (not an executable file): fix --bpftrace PATH",
+        throw StartupError(fmt::format("bpftrace not found at {} (not an executable file): fix --bpftrace PATH, or "
+                                       "install bpftrace with `apt-get install bpftrace` and drop --bpftrace",
                                        options_.bpftrace_path));
       }
       throw StartupError(

@@ -137,6 +137,17 @@ TEST(Config, bad_values_name_the_setting_and_accepted_values) {
             std::string::npos);
 }
 
+TEST(Config, metrics_listen_from_flag_or_env_and_validated) {
+  EXPECT_EQ(load({"-i", "x.jsonl"}).options.metrics_listen, "");
+  EXPECT_EQ(load({"-i", "x.jsonl", "--metrics-listen", "127.0.0.1:9464"}).options.metrics_listen,
+            "127.0.0.1:9464");
+  EXPECT_EQ(load({"-i", "x.jsonl"}, {{"BTO_METRICS_LISTEN", "[::1]:9464"}}).options.metrics_listen,
+            "[::1]:9464");
+  const std::string error = startup_error({"-i", "x.jsonl", "--metrics-listen", "9464"});
+  EXPECT_NE(error.find("metrics_listen"), std::string::npos) << error;
+  EXPECT_NE(error.find("HOST:PORT"), std::string::npos) << error;
+}
+
 TEST(Config, nothing_to_do_is_an_error) {
   EXPECT_NE(startup_error({}).find("--script"), std::string::npos);
 }

@@ -195,3 +195,21 @@ TEST(DescribeWaitStatus, exit_codes_and_signals) {
 
 }  // namespace
 }  // namespace bto
+
+namespace bto {
+namespace {
+
+TEST(DiagnoseFailure, uprobe_without_cap_sys_admin_is_a_privilege_problem) {
+  const FailureDiagnosis read_only = diagnose_failure(
+      {"create_probe_event: open(/sys/kernel/tracing/uprobe_events): Read-only file system"}, 1 << 8,
+      true);
+  EXPECT_EQ(read_only.kind, FailureKind::kPrivileges);
+  EXPECT_NE(read_only.message.find("CAP_SYS_ADMIN"), std::string::npos);
+  const FailureDiagnosis invalid = diagnose_failure(
+      {"cannot attach uprobe, Invalid argument", "ERROR: Error attaching probe: 'usdt:/x:demo:y'"}, 1 << 8,
+      true);
+  EXPECT_EQ(invalid.kind, FailureKind::kPrivileges);
+}
+
+}  // namespace
+}  // namespace bto
