@@ -11,6 +11,8 @@ packages=(
   libssl-dev systemtap-sdt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler python3 python3-protobuf openssl
+  # fuzzing (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev llvm-14
   # deployment checks (scripts/verify-deploy.sh)
   python3-yaml systemd dpkg-dev
   # runtime

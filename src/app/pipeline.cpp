@@ -81,7 +81,9 @@ std::string format_summary(const PipelineStats& s) {
       "wrong_type={} oversized={}) invalid_utf8={} bpftrace_lost_events={} | "
       "spans: started={} ended={} single={} timed_out={} evicted={} superseded={} "
       "from_orphan_end={} orphan_ends_dropped={} flushed_at_exit={} missing_request_id={} "
-      "parent_not_found={} span_events={} | export: exported={} dropped={} (queue_full={} rejected={} "
+      "parent_not_found={} span_events={} trace_context_joined={} trace_context_invalid={} "
+      "auto_nested={} sampled_out={} kept_by_tail={} attribute_values_truncated={} "
+      "attributes_dropped={} families_rejected={} | export: exported={} dropped={} (queue_full={} rejected={} "
       "retries_exhausted={} shutdown={}) rejected_by_collector={} requests={} retries={} | "
       "bpftrace: starts={} restarts={}",
       d.lines.load(), d.events.load(), d.ignored_records.load(), d.malformed_total(),
@@ -91,6 +93,9 @@ std::string format_summary(const PipelineStats& s) {
       c.spans_timed_out.load(), c.spans_evicted.load(), c.spans_superseded.load(),
       c.spans_from_orphan_end.load(), c.orphan_ends_dropped.load(), c.flushed_at_shutdown.load(),
       c.missing_request_id.load(), c.parent_not_found.load(), c.span_events.load(),
+      c.trace_context_joined.load(), c.trace_context_invalid.load(), c.spans_auto_nested.load(),
+      c.spans_sampled_out.load(), c.spans_kept_by_tail.load(), c.attribute_values_truncated.load(),
+      c.attributes_dropped.load(), c.families_rejected.load(),
       e.spans_exported.load(),
       e.dropped_total(), e.dropped_queue_full.load(), e.dropped_permanent_error.load(),
       e.dropped_retries_exhausted.load(), e.dropped_shutdown.load(),

@@ -223,7 +223,7 @@ class OtlpExporter final : public SpanExporter {
   std::mt19937_64 random_;
   std::string body_;        // reused: encoding allocates nothing once grown
   std::string compressed_;  // reused
-  GzipCompressor gzip_{1};  // level 1: a third of level 6's CPU on span batches (docs/performance.md)
+  GzipCompressor gzip_{1};  // level 1: ~30% less CPU per event than 6, +11% bytes (docs/performance.md)
   std::atomic<bool> shutdown_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "export/otlp_response.h"
 
 #include <cctype>
@@ -172,7 +173,9 @@ class JsonReader {
     if (i == digits.size()) return false;
     for (; i < digits.size(); ++i) {
       if (!std::isdigit(static_cast<unsigned char>(digits[i]))) return false;
-      v = v * 10 + (digits[i] - '0');
+      const int digit = digits[i] - '0';
+      if (v > (INT64_MAX - digit) / 10) return false;  // does not fit in int64
+      v = v * 10 + digit;
     }
     out = negative ? -v : v;
     return true;
@@ -205,7 +208,10 @@ bool parse_partial_success_protobuf(std::string_view body, PartialSuccess& out) 
     uint32_t number, wire;
     uint64_t value = 0;
     std::string_view bytes;
-    if (!response.field(number, wire, value, bytes)) return false;
+    if (!response.field(number, wire, value, bytes)) {
+      out = PartialSuccess{};  // the contract: nothing half-parsed on failure
+      return false;
+    }
     if (number != 1 || wire != 2) continue;
     ProtoReader partial(bytes);
     while (!partial.done()) {
@@ -214,7 +220,10 @@ bool parse_partial_success_protobuf(std::string_view body, PartialSuccess& out) 
         out = PartialSuccess{};
         return false;
       }
-      if (number == 1 && wire == 0) out.rejected_spans = static_cast<int64_t>(value);
+      if (number == 1 && wire == 0) {
+        // int64 on the wire; a hostile varint above INT64_MAX must not turn negative.
+        out.rejected_spans = static_cast<int64_t>(std::min<uint64_t>(value, INT64_MAX));
+      }
       if (number == 2 && wire == 2) {
         try {
           out.error_message.assign(inner);

@@ -79,6 +79,10 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   buffer[value.size()] = '\0';
   const time_t when = curl_getdate(buffer, nullptr);
   if (when < 0) return std::nullopt;
+  // Far-future dates (year > 2262) would overflow system_clock's nanoseconds:
+  // compare in seconds first and cap.
+  const time_t now_seconds = std::chrono::system_clock::to_time_t(now);
+  if (when > now_seconds && when - now_seconds > kMaxSeconds) return std::chrono::seconds(kMaxSeconds);
   const auto target = std::chrono::system_clock::from_time_t(when);
   if (target <= now) return std::chrono::milliseconds(0);
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(target - now);

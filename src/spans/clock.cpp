@@ -41,6 +41,8 @@ void TimestampConverter::refresh(uint64_t monotonic_now) noexcept {
   last_refresh_monotonic_ = after >= before ? after : before;
 }
 
+bool TimestampConverter::is_monotonic(uint64_t event_ns) noexcept { return event_ns < kEpochThresholdNs; }
+
 uint64_t TimestampConverter::to_unix_ns(uint64_t event_ns) noexcept {
   if (event_ns >= kEpochThresholdNs) return event_ns;
   // The event's own (monotonic) time drives the refresh, so the common case

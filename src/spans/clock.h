@@ -22,6 +22,8 @@ class TimestampConverter {
  public:
   explicit TimestampConverter(const Clock& clock, uint64_t refresh_interval_ns = 1'000'000'000);
   uint64_t to_unix_ns(uint64_t event_ns) noexcept;
+  // True for values taken as CLOCK_MONOTONIC (before 2000-01-01 as Unix ns).
+  static bool is_monotonic(uint64_t event_ns) noexcept;
   uint64_t now_unix_ns() const noexcept { return clock_.realtime_ns(); }
   uint64_t now_monotonic_ns() const noexcept { return clock_.monotonic_ns(); }
 

@@ -18,8 +18,6 @@ namespace {
 constexpr std::string_view kIncompleteKey = "bpftrace_otel.incomplete";
 // Recently ended spans that a late child may still name as its parent.
 constexpr size_t kEndedCapacity = 4096;
-// Point events per span; beyond this they are counted and dropped.
-constexpr size_t kMaxEventsPerSpan = 128;
 
 enum class Incomplete : uint8_t { kTimeout, kEvicted, kSuperseded, kShutdown };
 
@@ -103,8 +101,78 @@ void put_u64(uint8_t* out, uint64_t value) noexcept {
   }
 }
 
+// ---- W3C trace context ------------------------------------------------------
+
+struct RemoteContext {
+  TraceId trace_id{};
+  SpanId span_id{};
+  bool sampled = true;
+};
+
+enum class ContextResult : uint8_t { kAbsent, kValid, kInvalid };
+
+int hex_digit(char c, bool allow_upper) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (allow_upper && c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Exactly 2 * out.size() hex digits.
+bool parse_hex(std::string_view text, std::span<uint8_t> out, bool allow_upper) noexcept {
+  if (text.size() != out.size() * 2) return false;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int high = hex_digit(text[2 * i], allow_upper);
+    const int low = hex_digit(text[2 * i + 1], allow_upper);
+    if (high < 0 || low < 0) return false;
+    out[i] = static_cast<uint8_t>(high << 4 | low);
+  }
+  return true;
+}
+
+bool all_zero(std::span<const uint8_t> bytes) noexcept {
+  for (uint8_t b : bytes) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+// "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>", lowercase only. A
+// later version (01..fe) may append "-..." fields, which are ignored; ff is
+// invalid (W3C Trace Context, "traceparent" header).
+bool parse_traceparent(std::string_view text, RemoteContext& out) noexcept {
+  if (text.size() < 55 || text[2] != '-' || text[35] != '-' || text[52] != '-') return false;
+  uint8_t version = 0;
+  if (!parse_hex(text.substr(0, 2), {&version, 1}, false) || version == 0xff) return false;
+  if (version == 0 ? text.size() != 55 : text.size() > 55 && text[55] != '-') return false;
+  uint8_t flags = 0;
+  if (!parse_hex(text.substr(3, 32), out.trace_id, false) || !parse_hex(text.substr(36, 16), out.span_id, false) ||
+      !parse_hex(text.substr(53, 2), {&flags, 1}, false)) {
+    return false;
+  }
+  if (all_zero(out.trace_id) || all_zero(out.span_id)) return false;
+  out.sampled = (flags & 0x01) != 0;
+  return true;
+}
+
+// trace_id (32 hex digits, or 16 as in Jaeger/B3, left-padded) + span_id (16).
+// Either case. No flags travel with them: taken as sampled.
+bool parse_id_pair(std::string_view trace, std::string_view span, RemoteContext& out) noexcept {
+  out.trace_id = {};
+  const bool trace_ok = trace.size() == 16 ? parse_hex(trace, std::span(out.trace_id).subspan(8), true)
+                                           : parse_hex(trace, out.trace_id, true);
+  if (!trace_ok || !parse_hex(span, out.span_id, true)) return false;
+  if (all_zero(out.trace_id) || all_zero(out.span_id)) return false;
+  out.sampled = true;
+  return true;
+}
+
+// Longer ids are rejected: each open span keeps its id in several indexes, so
+// unbounded ids would make memory unbounded (found by fuzz/adversarial tests).
+constexpr size_t kMaxIdBytes = 256;
+
 // The correlation id as text: 42 and "42" are the same key. Returns false for
-// a missing, empty, boolean or fractional id.
+// a missing, empty, overlong, boolean or fractional id.
 struct IdText {
   char buffer[24];
   std::string_view text;
@@ -115,7 +183,7 @@ struct IdText {
     switch (value->type) {
       case ValueType::kString:
         text = value->string_value;
-        return !text.empty();
+        return !text.empty() && text.size() <= kMaxIdBytes;
       case ValueType::kInt:
       case ValueType::kDouble:
         if (!handler_util::as_int(*value, number)) return false;
@@ -138,6 +206,9 @@ struct ReservedFields {
   const FieldValue* timestamp = nullptr;
   const FieldValue* duration = nullptr;
   const FieldValue* tid = nullptr;
+  const FieldValue* traceparent = nullptr;
+  const FieldValue* trace_id = nullptr;
+  const FieldValue* span_id = nullptr;
 
   explicit ReservedFields(const Event& event) noexcept {
     for (const EventField& field : event.fields) {
@@ -152,9 +223,22 @@ struct ReservedFields {
         duration = &field.value;
       } else if (key == "tid") {
         tid = &field.value;
+      } else if (key == "traceparent") {
+        traceparent = &field.value;
+      } else if (key == "trace_id") {
+        trace_id = &field.value;
+      } else if (key == "span_id") {
+        span_id = &field.value;
       }
     }
   }
+};
+
+// Per distinct family, resolved once: its handler and whether its spans are
+// parents for automatic nesting.
+struct FamilyInfo {
+  EventHandler* handler = nullptr;
+  bool nests = false;
 };
 
 struct OpenSpan {
@@ -163,12 +247,17 @@ struct OpenSpan {
   SpanPtr span;
   EventHandler* handler = nullptr;
   uint64_t deadline_mono = 0;
+  uint64_t start_raw = 0;  // the start's CLOCK_MONOTONIC timestamp, 0 if it had none
   int64_t tid = 0;
   bool has_tid = false;
+  bool nests = false;    // in the per-thread chain of nesting parents
+  bool sampled = true;   // head sampler's decision, inherited by children
   OpenSpan* id_prev = nullptr;  // chain of open spans sharing an id (any family), newest first
   OpenSpan* id_next = nullptr;
   OpenSpan* tid_prev = nullptr;  // chain of open spans of one thread, newest first
   OpenSpan* tid_next = nullptr;
+  OpenSpan* nest_prev = nullptr;  // chain of open nesting parents of one thread, newest first
+  OpenSpan* nest_next = nullptr;
   OpenSpan* fifo_prev = nullptr;  // arrival order == expiry order
   OpenSpan* fifo_next = nullptr;
 };
@@ -182,10 +271,12 @@ struct HeldEnd {
   uint64_t deadline_mono = 0;
   uint64_t arrival_unix = 0;
   uint64_t end_unix = 0;
+  uint64_t end_raw = 0;  // CLOCK_MONOTONIC timestamp, 0 if none
   int64_t duration = 0;
   bool has_end_timestamp = false;
   bool has_duration = false;
   bool parent_missing = false;
+  bool sampled = true;
   HeldEnd* prev = nullptr;
   HeldEnd* next = nullptr;
 };
@@ -196,6 +287,13 @@ struct EndedSpan {
   SpanId span_id{};
   uint16_t depth = 0;
   bool used = false;
+  bool sampled = true;
+};
+
+// How a span got its parent, for the sampler.
+struct ParentLink {
+  enum Kind : uint8_t { kNone, kLocal, kRemote } kind = kNone;
+  bool sampled = true;
 };
 
 template <typename T>
@@ -255,6 +353,13 @@ class CorrelatorImpl final : public Correlator {
         timeout_ns_(static_cast<uint64_t>(std::max<int64_t>(options.span_timeout.count(), 0))),
         orphan_hold_ns_(static_cast<uint64_t>(std::max<int64_t>(options.orphan_hold.count(), 0))),
         max_held_(options.max_held_orphans),
+        auto_nesting_(options.auto_nesting),
+        nesting_families_(options.nesting_families),
+        max_families_(options.max_families),
+        sampler_(options.sampler),
+        ratio_bound_(ratio_bound(options.sampler.ratio)),
+        keep_slower_ns_(static_cast<uint64_t>(std::max<int64_t>(options.sampler.keep_slower_than.count(), 0))),
+        limits_(options.limits),
         handlers_(handlers),
         pool_(pool),
         sink_(sink),
@@ -273,15 +378,22 @@ class CorrelatorImpl final : public Correlator {
   }
 
   void on_event(const Event& event) override {
+    const FamilyInfo* family = family_of(event.family);
+    if (family == nullptr) {
+      bump(stats_.families_rejected);
+      family_log_.warn("{} distinct event families seen (max_families): event {} dropped", families_.size(),
+                       quote_bytes(event.name));
+      return;
+    }
     switch (event.phase) {
       case EventPhase::kStart:
-        on_start(event);
+        on_start(event, *family);
         break;
       case EventPhase::kEnd:
-        on_end(event);
+        on_end(event, *family);
         break;
       case EventPhase::kSingle:
-        on_single(event);
+        on_single(event, *family);
         break;
     }
   }
@@ -307,15 +419,36 @@ class CorrelatorImpl final : public Correlator {
   }
 
  private:
+  // ---- families -------------------------------------------------------------
+
+  // Families come from untrusted input: each is resolved once and remembered,
+  // up to max_families; nullptr for a new family beyond that.
+  const FamilyInfo* family_of(std::string_view family) {
+    if (last_family_info_ != nullptr && last_family_ == family) return last_family_info_;
+    FamilyInfo* info = families_.find(family);
+    if (info == nullptr) {
+      if (families_.size() >= max_families_) return nullptr;
+      FamilyInfo fresh;
+      fresh.handler = &handlers_.handler_for(family);
+      fresh.nests = std::find(nesting_families_.begin(), nesting_families_.end(), family) != nesting_families_.end();
+      families_.insert(family, fresh);
+      info = families_.find(family);
+    }
+    last_family_.assign(family);
+    last_family_info_ = info;
+    return info;
+  }
+
   // ---- event phases -------------------------------------------------------
 
-  void on_start(const Event& event) {
+  void on_start(const Event& event, const FamilyInfo& family) {
     const ReservedFields reserved(event);
     IdText id;
     if (!id.set(reserved.request_id)) return missing_id(event);
-    EventHandler& handler = handlers_.handler_for(event.family);
+    EventHandler& handler = *family.handler;
     uint64_t start = 0;
-    if (!timestamp_of(reserved, start)) start = clock_.now_unix_ns();
+    uint64_t start_raw = 0;
+    if (!timestamp_of(reserved, start, start_raw)) start = clock_.now_unix_ns();
     note_event_time(start);
 
     if (OpenSpan* previous = find_open(event.family, id.text)) {
@@ -329,16 +462,18 @@ class CorrelatorImpl final : public Correlator {
       finish_incomplete(fifo_head_, Incomplete::kEvicted, last_event_unix_);
     }
 
-    SpanPtr span = pool_.acquire();
+    SpanPtr span = acquire();
     handler.on_start(event, *span);
+    cap_text(span->name);
     span->start_time_unix_ns = start;
-    assign_ids(reserved, *span, true);
+    bool sampled = true;
+    assign_ids(reserved, event.family, *span, true, sampled);
     bump(stats_.spans_started);
 
     if (!held_index_.empty()) {
       make_held_key(event.family, id.text);
       if (HeldEnd** held = held_index_.find(std::string_view(key_scratch_))) {
-        return pair_with_held(std::move(span), *held);
+        return pair_with_held(std::move(span), *held, start_raw, sampled);
       }
     }
 
@@ -348,10 +483,14 @@ class CorrelatorImpl final : public Correlator {
     entry->span = std::move(span);
     entry->handler = &handler;
     entry->deadline_mono = clock_.now_monotonic_ns() + timeout_ns_;
+    entry->start_raw = start_raw;
+    entry->sampled = sampled;
     entry->has_tid = reserved.tid != nullptr && reserved.tid->type == ValueType::kInt;
     entry->tid = entry->has_tid ? reserved.tid->int_value : 0;
+    entry->nests = entry->has_tid && family.nests;
     chain_push(open_ids_, std::string_view(entry->id), entry, &OpenSpan::id_prev, &OpenSpan::id_next);
     if (entry->has_tid) chain_push(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
+    if (entry->nests) chain_push(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
     entry->fifo_prev = fifo_tail_;
     entry->fifo_next = nullptr;
     (fifo_tail_ != nullptr ? fifo_tail_->fifo_next : fifo_head_) = entry;
@@ -360,29 +499,32 @@ class CorrelatorImpl final : public Correlator {
     stats_.open_spans.store(open_count_, std::memory_order_relaxed);
   }
 
-  void on_end(const Event& event) {
+  void on_end(const Event& event, const FamilyInfo& family) {
     const ReservedFields reserved(event);
     IdText id;
     if (!id.set(reserved.request_id)) return missing_id(event);
     OpenSpan* entry = find_open(event.family, id.text);
-    if (entry == nullptr) return hold_end(event, reserved, id.text);
+    if (entry == nullptr) return hold_end(event, family, reserved, id.text);
 
     EventHandler& handler = *entry->handler;
+    const uint64_t start_raw = entry->start_raw;
+    const bool sampled = entry->sampled;
     SpanPtr span = detach(entry);
     handler.on_end(event, *span);
-    span->end_time_unix_ns = end_time(reserved, span->start_time_unix_ns);
+    span->end_time_unix_ns = end_time(reserved, span->start_time_unix_ns, start_raw);
     note_event_time(span->end_time_unix_ns);
-    remember_ended(id.text, *span);
+    remember_ended(id.text, *span, sampled);
     bump(stats_.spans_ended);
-    sink_.on_span_finished(std::move(span));
+    emit(std::move(span), sampled);
   }
 
-  void on_single(const Event& event) {
+  void on_single(const Event& event, const FamilyInfo& family) {
     const ReservedFields reserved(event);
     int64_t duration = 0;
     const bool has_duration = duration_of(reserved, duration);
     uint64_t ts = 0;
-    const bool has_timestamp = timestamp_of(reserved, ts);
+    uint64_t ts_raw = 0;
+    const bool has_timestamp = timestamp_of(reserved, ts, ts_raw);
     const uint64_t at = has_timestamp ? ts : clock_.now_unix_ns();
 
     if (!has_duration) {
@@ -395,17 +537,22 @@ class CorrelatorImpl final : public Correlator {
         if (OpenSpan** head = open_tids_.find(reserved.tid->int_value)) target = *head;
       }
       if (target != nullptr) {
-        note_event_time(at);
-        return add_span_event(event, at, *target->span);
+        // Measured from the span's own monotonic start, as end times are.
+        uint64_t event_at = at;
+        if (ts_raw != 0 && target->start_raw != 0) {
+          event_at = target->span->start_time_unix_ns +
+                     static_cast<uint64_t>(static_cast<int64_t>(ts_raw - target->start_raw));
+        }
+        note_event_time(event_at);
+        return add_span_event(event, event_at, *target->span);
       }
     }
 
     // A complete span: with a duration, `timestamp` is its start; without one
     // (a point event nothing is open for) it is a zero-length span.
-    EventHandler& handler = handlers_.handler_for(event.family);
-    SpanPtr span = pool_.acquire();
-    handler.on_start(event, *span);
-    handler.on_end(event, *span);
+    EventHandler& handler = *family.handler;
+    SpanPtr span = acquire();
+    apply_both_phases(handler, event, *span);
     const uint64_t length = static_cast<uint64_t>(duration);
     if (has_timestamp) {
       span->start_time_unix_ns = ts;
@@ -415,16 +562,17 @@ class CorrelatorImpl final : public Correlator {
       span->start_time_unix_ns = at >= length ? at - length : 0;
     }
     note_event_time(span->end_time_unix_ns);
-    assign_ids(reserved, *span, true);
+    bool sampled = true;
+    assign_ids(reserved, event.family, *span, true, sampled);
     IdText id;
-    if (id.set(reserved.request_id)) remember_ended(id.text, *span);
+    if (id.set(reserved.request_id)) remember_ended(id.text, *span, sampled);
     bump(stats_.spans_single);
-    sink_.on_span_finished(std::move(span));
+    emit(std::move(span), sampled);
   }
 
   // ---- orphan ends ----------------------------------------------------------
 
-  void hold_end(const Event& event, const ReservedFields& reserved, std::string_view id) {
+  void hold_end(const Event& event, const FamilyInfo& family, const ReservedFields& reserved, std::string_view id) {
     make_held_key(event.family, id);
     if (HeldEnd** previous = held_index_.find(std::string_view(key_scratch_))) {
       resolve_held(*previous);  // two ends, no start: the first gives up now
@@ -436,17 +584,18 @@ class CorrelatorImpl final : public Correlator {
       bump(stats_.orphan_ends_evicted);
     }
 
-    EventHandler& handler = handlers_.handler_for(event.family);
+    EventHandler& handler = *family.handler;
     HeldEnd* held = held_pool_.get();
     held->key.assign(key_scratch_);
     held->id.assign(id);
-    held->span = pool_.acquire();
-    handler.on_start(event, *held->span);
-    handler.on_end(event, *held->span);
+    held->span = acquire();
+    apply_both_phases(handler, event, *held->span);
+    cap_text(held->span->name);
     held->arrival_unix = clock_.now_unix_ns();
-    held->has_end_timestamp = timestamp_of(reserved, held->end_unix);
+    held->end_raw = 0;
+    held->has_end_timestamp = timestamp_of(reserved, held->end_unix, held->end_raw);
     held->has_duration = duration_of(reserved, held->duration);
-    held->parent_missing = !assign_ids(reserved, *held->span, false);
+    held->parent_missing = !assign_ids(reserved, event.family, *held->span, false, held->sampled);
     held->deadline_mono = clock_.now_monotonic_ns() + orphan_hold_ns_;
     note_event_time(held->has_end_timestamp ? held->end_unix : held->arrival_unix);
 
@@ -461,7 +610,7 @@ class CorrelatorImpl final : public Correlator {
 
   // The start arrived after its end: the start's fields come first, the end's
   // (already applied to the held record) override them, as in the normal order.
-  void pair_with_held(SpanPtr span, HeldEnd* held) {
+  void pair_with_held(SpanPtr span, HeldEnd* held, uint64_t start_raw, bool sampled) {
     SpanRecord& end_fields = *held->span;
     for (const Attribute& attribute : end_fields.attributes.items()) {
       switch (attribute.type) {
@@ -479,18 +628,24 @@ class CorrelatorImpl final : public Correlator {
           break;
       }
     }
+    // What the end's record already dropped is counted with this span (values
+    // it cut were copied cut, and are counted again if still too long).
+    span->attributes.set_dropped(span->attributes.dropped() + end_fields.attributes.dropped());
     if (end_fields.status != StatusCode::kUnset) {
       span->status = end_fields.status;
       span->status_message.assign(end_fields.status_message);
     }
     const uint64_t start = span->start_time_unix_ns;
     uint64_t end = held->has_end_timestamp ? held->end_unix : held->arrival_unix;
+    if (held->has_end_timestamp && start_raw != 0 && held->end_raw != 0) {
+      end = held->end_raw >= start_raw ? start + (held->end_raw - start_raw) : start;
+    }
     if (held->has_duration) end = start + static_cast<uint64_t>(held->duration);
     span->end_time_unix_ns = std::max(end, start);
-    remember_ended(held->id, *span);
+    remember_ended(held->id, *span, sampled);
     unlink_held(held);
     bump(stats_.spans_ended);
-    sink_.on_span_finished(std::move(span));
+    emit(std::move(span), sampled);
   }
 
   // Gives up waiting for the start: a span from the end's own fields if it has
@@ -500,14 +655,15 @@ class CorrelatorImpl final : public Correlator {
     if (held->has_duration) {
       const uint64_t end = held->has_end_timestamp ? held->end_unix : held->arrival_unix;
       const uint64_t length = static_cast<uint64_t>(held->duration);
+      const bool sampled = held->sampled;
       span->end_time_unix_ns = end;
       span->start_time_unix_ns = end >= length ? end - length : 0;
-      span->attributes.set_string(kIncompleteKey, "orphan_end");
+      span->attributes.set_reserved_string(kIncompleteKey, "orphan_end");
       if (held->parent_missing) bump(stats_.parent_not_found);
-      remember_ended(held->id, *span);
+      remember_ended(held->id, *span, sampled);
       bump(stats_.spans_from_orphan_end);
       unlink_held(held);
-      sink_.on_span_finished(std::move(span));
+      emit(std::move(span), sampled);
       return;
     }
     bump(stats_.orphan_ends_dropped);
@@ -548,6 +704,7 @@ class CorrelatorImpl final : public Correlator {
   SpanPtr detach(OpenSpan* entry) {
     chain_remove(open_ids_, std::string_view(entry->id), entry, &OpenSpan::id_prev, &OpenSpan::id_next);
     if (entry->has_tid) chain_remove(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
+    if (entry->nests) chain_remove(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
     (entry->fifo_prev != nullptr ? entry->fifo_prev->fifo_next : fifo_head_) = entry->fifo_next;
     (entry->fifo_next != nullptr ? entry->fifo_next->fifo_prev : fifo_tail_) = entry->fifo_prev;
     entry->fifo_prev = entry->fifo_next = nullptr;
@@ -560,56 +717,208 @@ class CorrelatorImpl final : public Correlator {
   }
 
   void finish_incomplete(OpenSpan* entry, Incomplete reason, uint64_t end) {
-    remember_ended(entry->id, *entry->span);  // before detach recycles entry->id
+    const bool sampled = entry->sampled;
+    remember_ended(entry->id, *entry->span, sampled);  // before detach recycles entry->id
     SpanPtr span = detach(entry);
     span->status = StatusCode::kError;
     span->status_message.assign(reason_message(reason));
-    span->attributes.set_string(kIncompleteKey, reason_name(reason));
+    span->attributes.set_reserved_string(kIncompleteKey, reason_name(reason));
     span->end_time_unix_ns = std::max(end, span->start_time_unix_ns);
+    emit(std::move(span), sampled);
+  }
+
+  // ---- emitting: limits and sampling -----------------------------------------
+
+  SpanPtr acquire() {
+    SpanPtr span = pool_.acquire();
+    span->attributes.set_limits(limits_.attribute_count, limits_.attribute_value_length);
+    return span;
+  }
+
+  // A single event (or an end standing in for its start) goes through both
+  // handler phases, which mostly apply the same fields: a field over the count
+  // limit is counted once, not twice.
+  static void apply_both_phases(EventHandler& handler, const Event& event, SpanRecord& span) {
+    handler.on_start(event, span);
+    const uint32_t by_start = span.attributes.dropped();
+    handler.on_end(event, span);
+    const uint32_t by_end = span.attributes.dropped() - by_start;
+    span.attributes.set_dropped(std::max(by_start, by_end));
+  }
+
+  // Span names and status messages are bounded like attribute values.
+  void cap_text(std::string& text) noexcept {
+    if (text.size() <= limits_.attribute_value_length) return;
+    text.resize(utf8_prefix(text, limits_.attribute_value_length).size());
+    bump(stats_.attribute_values_truncated);
+  }
+
+  void emit(SpanPtr span, bool sampled) {
+    cap_text(span->name);
+    cap_text(span->status_message);
+    uint64_t dropped = span->attributes.dropped();
+    uint64_t truncated = span->attributes.truncated();
+    for (const SpanEventRecord& record : span->events) {
+      dropped += record.attributes.dropped();
+      truncated += record.attributes.truncated();
+    }
+    span->dropped_attributes_count = span->attributes.dropped();
+    if (dropped != 0) bump(stats_.attributes_dropped, dropped);
+    if (truncated != 0) bump(stats_.attribute_values_truncated, truncated);
+    if (!sampled) {
+      if (!tail_keeps(*span)) {
+        bump(stats_.spans_sampled_out);
+        pool_.release(std::move(span));
+        return;
+      }
+      bump(stats_.spans_kept_by_tail);
+    }
     sink_.on_span_finished(std::move(span));
+  }
+
+  bool tail_keeps(const SpanRecord& span) const noexcept {
+    if (sampler_.keep_errors && span.status == StatusCode::kError) return true;
+    return keep_slower_ns_ != 0 && span.end_time_unix_ns - span.start_time_unix_ns > keep_slower_ns_;
+  }
+
+  // TraceIdRatioBased as the OpenTelemetry Go SDK: the trace id's lower 8
+  // bytes (big endian) shifted right by one, compared with ratio * 2^63.
+  static uint64_t ratio_bound(double ratio) noexcept {
+    if (!(ratio > 0)) return 0;
+    if (ratio >= 1) return uint64_t{1} << 63;
+    return static_cast<uint64_t>(ratio * 9223372036854775808.0);
+  }
+
+  bool ratio_samples(const TraceId& trace_id) const noexcept {
+    uint64_t low = 0;
+    for (size_t i = 8; i < 16; ++i) low = low << 8 | trace_id[i];
+    return (low >> 1) < ratio_bound_;
+  }
+
+  bool head_decision(ParentLink parent, const TraceId& trace_id) const noexcept {
+    switch (sampler_.kind) {
+      case SamplerKind::kAlwaysOn:
+        return true;
+      case SamplerKind::kAlwaysOff:
+        return false;
+      case SamplerKind::kTraceIdRatio:
+        return ratio_samples(trace_id);
+      case SamplerKind::kParentBasedAlwaysOn:
+        return parent.kind == ParentLink::kNone ? true : parent.sampled;
+      case SamplerKind::kParentBasedAlwaysOff:
+        return parent.kind == ParentLink::kNone ? false : parent.sampled;
+      case SamplerKind::kParentBasedTraceIdRatio:
+        return parent.kind == ParentLink::kNone ? ratio_samples(trace_id) : parent.sampled;
+    }
+    return true;
   }
 
   // ---- ids and parents ------------------------------------------------------
 
-  // New ids; joins the trace of the span named by parent_id (open, or ended a
-  // moment ago). Returns false when a parent was named but not found; counts
-  // that only when `count_missing` (held orphans count it if they are emitted).
-  bool assign_ids(const ReservedFields& reserved, SpanRecord& span, bool count_missing) {
+  // New ids and the sampling decision. The parent is, in this order: the span
+  // named by parent_id (open, or ended a moment ago), the caller's span from a
+  // traceparent or trace_id + span_id, or (automatic nesting) the innermost
+  // open span of a nesting family on the same thread. Returns false when a
+  // parent was named but not found; counts that only when `count_missing`
+  // (held orphans count it if they are emitted).
+  bool assign_ids(const ReservedFields& reserved, std::string_view family, SpanRecord& span, bool count_missing,
+                  bool& sampled) {
     put_u64(span.span_id.data(), next_nonzero());
+    ParentLink link;
     IdText parent;
     // parent_id 0 or "" means "no parent" (what a script prints for roots).
     const bool named = parent.set(reserved.parent_id) && parent.text != "0";
+    bool found = false;
     if (named) {
       if (OpenSpan** head = open_ids_.find(parent.text)) {
-        const SpanRecord& parent_span = *(*head)->span;
-        span.trace_id = parent_span.trace_id;
-        span.parent_span_id = parent_span.span_id;
-        span.depth = static_cast<uint16_t>(std::min<int>(parent_span.depth + 1, UINT16_MAX));
-        return true;
-      }
-      if (const EndedSpan* ended = find_ended(parent.text)) {
+        link_local(span, *(*head)->span, (*head)->sampled, link);
+        found = true;
+      } else if (const EndedSpan* ended = find_ended(parent.text)) {
         span.trace_id = ended->trace_id;
         span.parent_span_id = ended->span_id;
         span.depth = static_cast<uint16_t>(std::min<int>(ended->depth + 1, UINT16_MAX));
-        return true;
-      }
-      if (count_missing) {
+        link = {ParentLink::kLocal, ended->sampled};
+        found = true;
+      } else if (count_missing) {
         bump(stats_.parent_not_found);
         parent_log_.warn("parent_id {} names no open or recently ended span; starting a new trace",
                          quote_bytes(parent.text));
       }
     }
-    uint64_t high = 0;
-    uint64_t low = 0;
-    while (high == 0 && low == 0) {
-      high = rng_.next();
-      low = rng_.next();
+    if (!found) {
+      RemoteContext remote;
+      const ContextResult context = trace_context(reserved, remote);
+      if (context == ContextResult::kValid) {
+        span.trace_id = remote.trace_id;
+        span.parent_span_id = remote.span_id;
+        span.depth = 0;
+        link = {ParentLink::kRemote, remote.sampled};
+        bump(stats_.trace_context_joined);
+        found = true;
+      } else if (context == ContextResult::kAbsent && !named && auto_nesting_ && reserved.tid != nullptr &&
+                 reserved.tid->type == ValueType::kInt) {
+        // Not under a span of the same family: two requests on one thread are
+        // siblings (an event loop), not parent and child.
+        OpenSpan** head = open_nests_.find(reserved.tid->int_value);
+        if (head != nullptr && (*head)->family != family) {
+          link_local(span, *(*head)->span, (*head)->sampled, link);
+          bump(stats_.spans_auto_nested);
+          found = true;
+        }
+      }
     }
-    put_u64(span.trace_id.data(), high);
-    put_u64(span.trace_id.data() + 8, low);
-    span.parent_span_id = {};
-    span.depth = 0;
-    return !named;
+    if (!found) {
+      uint64_t high = 0;
+      uint64_t low = 0;
+      while (high == 0 && low == 0) {
+        high = rng_.next();
+        low = rng_.next();
+      }
+      put_u64(span.trace_id.data(), high);
+      put_u64(span.trace_id.data() + 8, low);
+      span.parent_span_id = {};
+      span.depth = 0;
+    }
+    sampled = head_decision(link, span.trace_id);
+    return !named || link.kind == ParentLink::kLocal;
+  }
+
+  static void link_local(SpanRecord& span, const SpanRecord& parent, bool parent_sampled, ParentLink& link) noexcept {
+    span.trace_id = parent.trace_id;
+    span.parent_span_id = parent.span_id;
+    span.depth = static_cast<uint16_t>(std::min<int>(parent.depth + 1, UINT16_MAX));
+    link = {ParentLink::kLocal, parent_sampled};
+  }
+
+  // traceparent wins over trace_id + span_id; "" is absent (a server with no
+  // incoming header prints that). Anything else malformed is counted.
+  ContextResult trace_context(const ReservedFields& reserved, RemoteContext& out) {
+    const auto present = [](const FieldValue* value) {
+      return value != nullptr && !(value->type == ValueType::kString && value->string_value.empty());
+    };
+    if (present(reserved.traceparent)) {
+      if (reserved.traceparent->type == ValueType::kString &&
+          parse_traceparent(reserved.traceparent->string_value, out)) {
+        return ContextResult::kValid;
+      }
+      return invalid_context("traceparent", *reserved.traceparent);
+    }
+    const bool has_trace = present(reserved.trace_id);
+    const bool has_span = present(reserved.span_id);
+    if (!has_trace && !has_span) return ContextResult::kAbsent;
+    if (has_trace && has_span && reserved.trace_id->type == ValueType::kString &&
+        reserved.span_id->type == ValueType::kString &&
+        parse_id_pair(reserved.trace_id->string_value, reserved.span_id->string_value, out)) {
+      return ContextResult::kValid;
+    }
+    return invalid_context(has_trace ? "trace_id" : "span_id", has_trace ? *reserved.trace_id : *reserved.span_id);
+  }
+
+  ContextResult invalid_context(std::string_view field, const FieldValue& value) {
+    bump(stats_.trace_context_invalid);
+    context_log_.warn("malformed {} {}: ignored, the span starts a new trace", field,
+                      value.type == ValueType::kString ? quote_bytes(value.string_value) : std::string("(not a string)"));
+    return ContextResult::kInvalid;
   }
 
   uint64_t next_nonzero() noexcept {
@@ -618,7 +927,7 @@ class CorrelatorImpl final : public Correlator {
     return value;
   }
 
-  void remember_ended(std::string_view id, const SpanRecord& span) {
+  void remember_ended(std::string_view id, const SpanRecord& span, bool sampled) {
     EndedSpan& slot = ended_[ended_next_];
     if (slot.used) {
       uint32_t* index = ended_index_.find(std::string_view(slot.id));
@@ -628,6 +937,7 @@ class CorrelatorImpl final : public Correlator {
     slot.trace_id = span.trace_id;
     slot.span_id = span.span_id;
     slot.depth = span.depth;
+    slot.sampled = sampled;
     slot.used = true;
     if (uint32_t* index = ended_index_.find(id)) {
       *index = ended_next_;
@@ -644,12 +954,15 @@ class CorrelatorImpl final : public Correlator {
 
   // ---- fields ---------------------------------------------------------------
 
-  bool timestamp_of(const ReservedFields& reserved, uint64_t& out) noexcept {
+  // `raw` gets the value itself when it is CLOCK_MONOTONIC, else 0.
+  bool timestamp_of(const ReservedFields& reserved, uint64_t& out, uint64_t& raw) noexcept {
     int64_t value = 0;
     if (reserved.timestamp == nullptr || !handler_util::as_int(*reserved.timestamp, value) || value <= 0) {
       return false;
     }
-    out = clock_.to_unix_ns(static_cast<uint64_t>(value));
+    const uint64_t event_ns = static_cast<uint64_t>(value);
+    raw = TimestampConverter::is_monotonic(event_ns) ? event_ns : 0;
+    out = clock_.to_unix_ns(event_ns);
     return true;
   }
 
@@ -658,11 +971,15 @@ class CorrelatorImpl final : public Correlator {
   }
 
   // start + duration, else the end's timestamp, else now; never before start.
-  uint64_t end_time(const ReservedFields& reserved, uint64_t start) noexcept {
+  // Two monotonic timestamps give start + (end - start) exactly, so a refresh
+  // of the monotonic -> wall offset between them cannot stretch the span.
+  uint64_t end_time(const ReservedFields& reserved, uint64_t start, uint64_t start_raw) noexcept {
     int64_t duration = 0;
     if (duration_of(reserved, duration)) return start + static_cast<uint64_t>(duration);
     uint64_t end = 0;
-    if (!timestamp_of(reserved, end)) end = clock_.now_unix_ns();
+    uint64_t end_raw = 0;
+    if (!timestamp_of(reserved, end, end_raw)) end = clock_.now_unix_ns();
+    if (start_raw != 0 && end_raw != 0) return end_raw >= start_raw ? start + (end_raw - start_raw) : start;
     return std::max(end, start);
   }
 
@@ -671,11 +988,12 @@ class CorrelatorImpl final : public Correlator {
   void note_event_time(uint64_t unix_ns) noexcept { last_event_unix_ = std::max(last_event_unix_, unix_ns); }
 
   void add_span_event(const Event& event, uint64_t at, SpanRecord& span) {
-    if (span.events.size() >= kMaxEventsPerSpan) {
+    if (span.events.size() >= limits_.event_count) {
       bump(stats_.span_events_dropped);
       return;
     }
     SpanEventRecord& record = span.events.emplace_back();
+    record.attributes.set_limits(limits_.attribute_count, limits_.attribute_value_length);
     record.name.assign(event.name);
     record.time_unix_ns = at;
     for (const EventField& field : event.fields) {
@@ -695,6 +1013,13 @@ class CorrelatorImpl final : public Correlator {
   const uint64_t timeout_ns_;
   const uint64_t orphan_hold_ns_;
   const size_t max_held_;
+  const bool auto_nesting_;
+  const std::vector<std::string> nesting_families_;
+  const size_t max_families_;
+  const SamplerOptions sampler_;
+  const uint64_t ratio_bound_;
+  const uint64_t keep_slower_ns_;
+  const SpanLimits limits_;
   HandlerRegistry& handlers_;
   SpanPool& pool_;
   SpanSink& sink_;
@@ -702,9 +1027,14 @@ class CorrelatorImpl final : public Correlator {
   CorrelatorStats& stats_;
   Rng rng_;
 
+  RecyclingMap<std::string, FamilyInfo, TransparentStringHash> families_;
+  std::string last_family_;
+  FamilyInfo* last_family_info_ = nullptr;
+
   NodePool<OpenSpan> open_pool_;
   RecyclingMap<std::string, OpenSpan*, TransparentStringHash> open_ids_;
   RecyclingMap<int64_t, OpenSpan*> open_tids_;
+  RecyclingMap<int64_t, OpenSpan*> open_nests_;
   OpenSpan* fifo_head_ = nullptr;
   OpenSpan* fifo_tail_ = nullptr;
   size_t open_count_ = 0;
@@ -726,6 +1056,8 @@ class CorrelatorImpl final : public Correlator {
   RateLimitedLog parent_log_;
   RateLimitedLog incomplete_log_;
   RateLimitedLog orphan_log_;
+  RateLimitedLog context_log_;
+  RateLimitedLog family_log_;
 };
 
 }  // namespace

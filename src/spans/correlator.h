@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "decode/decoder.h"
 #include "spans/clock.h"
@@ -15,12 +17,48 @@
 
 namespace bto {
 
+// OTEL_TRACES_SAMPLER. Names as in the OpenTelemetry SDK configuration spec.
+enum class SamplerKind : uint8_t {
+  kAlwaysOn,
+  kAlwaysOff,
+  kTraceIdRatio,
+  kParentBasedAlwaysOn,
+  kParentBasedAlwaysOff,
+  kParentBasedTraceIdRatio,
+};
+
+struct SamplerOptions {
+  SamplerKind kind = SamplerKind::kAlwaysOn;
+  double ratio = 1.0;  // OTEL_TRACES_SAMPLER_ARG, for the traceidratio kinds
+  // Tail rule: a span the head sampler dropped is still emitted if it ended in
+  // error, or lasted longer than keep_slower_than (0 = off).
+  bool keep_errors = false;
+  std::chrono::nanoseconds keep_slower_than{0};
+};
+
+// The OpenTelemetry span limits (OTEL_SPAN_* / OTEL_ATTRIBUTE_*).
+struct SpanLimits {
+  // The spec's default is unlimited; one huge value on each of 100000 open
+  // spans would hold gigabytes, so the default is 4 KiB.
+  size_t attribute_value_length = 4096;
+  size_t attribute_count = 128;
+  size_t event_count = 128;
+};
+
 struct CorrelatorOptions {
   size_t max_open_spans = 100000;
   std::chrono::nanoseconds span_timeout = std::chrono::seconds(300);
   // How long an end whose start has not arrived is held (per-CPU buffer reordering).
   std::chrono::nanoseconds orphan_hold = std::chrono::seconds(2);
   size_t max_held_orphans = 10000;
+  // A span starting on a thread (`tid`) where a span of one of these families
+  // is open becomes its child, unless the event names its parent itself.
+  bool auto_nesting = true;
+  std::vector<std::string> nesting_families = {"http_request", "request"};
+  // Distinct event families accepted; events of further families are dropped.
+  size_t max_families = 1024;
+  SamplerOptions sampler;
+  SpanLimits limits;
 };
 
 struct CorrelatorStats {
@@ -41,6 +79,14 @@ struct CorrelatorStats {
   std::atomic<uint64_t> flushed_at_shutdown{0};  // still open at end of input
   std::atomic<uint64_t> open_spans{0};           // gauge
   std::atomic<uint64_t> lost_events{0};          // reported by bpftrace
+  std::atomic<uint64_t> trace_context_joined{0};   // spans that continued a traceparent / trace_id
+  std::atomic<uint64_t> trace_context_invalid{0};  // malformed traceparent / trace_id / span_id: ignored
+  std::atomic<uint64_t> spans_auto_nested{0};      // parent found by thread (auto nesting)
+  std::atomic<uint64_t> spans_sampled_out{0};      // finished but not emitted (head sampler)
+  std::atomic<uint64_t> spans_kept_by_tail{0};     // head sampler dropped, tail rule kept (error/slow)
+  std::atomic<uint64_t> attribute_values_truncated{0};  // string values (and span names) cut to the limit
+  std::atomic<uint64_t> attributes_dropped{0};          // beyond the attribute count limit
+  std::atomic<uint64_t> families_rejected{0};           // events of a family beyond max_families
 };
 
 class Correlator : public EventSink {

@@ -4,34 +4,63 @@
 
 namespace bto {
 
-Attribute& AttributeList::slot_for(std::string_view key, AttrType type) {
+std::string_view utf8_prefix(std::string_view text, size_t max_bytes) noexcept {
+  if (text.size() <= max_bytes) return text;
+  size_t cut = max_bytes;
+  // Step back over continuation bytes (10xxxxxx) to the start of the sequence
+  // that would be split; that sequence is left out whole.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
+
+Attribute* AttributeList::slot_for(std::string_view key, AttrType type, bool reserved) {
   for (size_t i = 0; i < size_; ++i) {
     if (slots_[i].key == key) {
       slots_[i].type = type;
-      return slots_[i];
+      return &slots_[i];
     }
+  }
+  if (size_ >= max_count_ && !reserved) {
+    ++dropped_;
+    return nullptr;
   }
   if (size_ == slots_.size()) slots_.emplace_back();
   Attribute& slot = slots_[size_++];
   slot.key.assign(key);  // keeps the slot's capacity
   slot.type = type;
-  return slot;
+  return &slot;
 }
 
 void AttributeList::set_string(std::string_view key, std::string_view value) {
-  slot_for(key, AttrType::kString).string_value.assign(value);
+  Attribute* slot = slot_for(key, AttrType::kString);
+  if (slot == nullptr) return;
+  slot->truncated = value.size() > max_value_bytes_;
+  if (slot->truncated) value = utf8_prefix(value, max_value_bytes_);
+  slot->string_value.assign(value);
+}
+
+uint32_t AttributeList::truncated() const noexcept {
+  uint32_t count = 0;
+  for (size_t i = 0; i < size_; ++i) count += slots_[i].type == AttrType::kString && slots_[i].truncated;
+  return count;
+}
+
+void AttributeList::set_reserved_string(std::string_view key, std::string_view value) {
+  Attribute* slot = slot_for(key, AttrType::kString, true);
+  slot->truncated = false;
+  slot->string_value.assign(value);
 }
 
 void AttributeList::set_int(std::string_view key, int64_t value) {
-  slot_for(key, AttrType::kInt).int_value = value;
+  if (Attribute* slot = slot_for(key, AttrType::kInt)) slot->int_value = value;
 }
 
 void AttributeList::set_double(std::string_view key, double value) {
-  slot_for(key, AttrType::kDouble).double_value = value;
+  if (Attribute* slot = slot_for(key, AttrType::kDouble)) slot->double_value = value;
 }
 
 void AttributeList::set_bool(std::string_view key, bool value) {
-  slot_for(key, AttrType::kBool).bool_value = value;
+  if (Attribute* slot = slot_for(key, AttrType::kBool)) slot->bool_value = value;
 }
 
 const Attribute* AttributeList::find(std::string_view key) const noexcept {
@@ -71,6 +100,7 @@ void SpanRecord::reset() noexcept {
   status = StatusCode::kUnset;
   status_message.clear();
   attributes.clear();
+  attributes.set_limits(AttributeList::kUnlimited, AttributeList::kUnlimited);
   dropped_attributes_count = 0;
   events.clear();
   depth = 0;

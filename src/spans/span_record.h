@@ -38,30 +38,61 @@ struct Attribute {
   int64_t int_value = 0;
   double double_value = 0;
   std::string string_value;
+  bool truncated = false;  // string_value was cut to the value length limit
 };
 
+// Optional OpenTelemetry span limits: at most `max_count` keys (new keys
+// beyond it are dropped and counted) and string values of at most
+// `max_value_bytes` (cut at a UTF-8 boundary and counted). Enforced on insert,
+// so an open span never holds more than the limits allow.
 class AttributeList {
  public:
+  static constexpr size_t kUnlimited = static_cast<size_t>(-1);
+
   std::span<const Attribute> items() const noexcept { return {slots_.data(), size_}; }
   std::span<Attribute> items() noexcept { return {slots_.data(), size_}; }
   size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
-  void clear() noexcept { size_ = 0; }
+  // Also zeroes the drop count; the limits stay.
+  void clear() noexcept {
+    size_ = 0;
+    dropped_ = 0;
+  }
+  void set_limits(size_t max_count, size_t max_value_bytes) noexcept {
+    max_count_ = max_count;
+    max_value_bytes_ = max_value_bytes;
+  }
+  // Every attempt to add a key beyond max_count (setting the same dropped key
+  // twice counts twice).
+  uint32_t dropped() const noexcept { return dropped_; }
+  void set_dropped(uint32_t count) noexcept { dropped_ = count; }
+  // Attributes whose current value was cut.
+  uint32_t truncated() const noexcept;
 
   // Sets an existing key or appends one (reusing a pooled slot).
   void set_string(std::string_view key, std::string_view value);
   void set_int(std::string_view key, int64_t value);
   void set_double(std::string_view key, double value);
   void set_bool(std::string_view key, bool value);
+  // Ignores the count limit: the exporter's own diagnostics (why a span is
+  // incomplete) must survive a span that is full of user attributes.
+  void set_reserved_string(std::string_view key, std::string_view value);
   const Attribute* find(std::string_view key) const noexcept;
   bool remove(std::string_view key) noexcept;
 
  private:
-  Attribute& slot_for(std::string_view key, AttrType type);
+  Attribute* slot_for(std::string_view key, AttrType type, bool reserved = false);
 
   std::vector<Attribute> slots_;
   size_t size_ = 0;
+  size_t max_count_ = kUnlimited;
+  size_t max_value_bytes_ = kUnlimited;
+  uint32_t dropped_ = 0;
 };
+
+// The longest prefix of `text` of at most `max_bytes` that does not split a
+// UTF-8 sequence.
+std::string_view utf8_prefix(std::string_view text, size_t max_bytes) noexcept;
 
 struct SpanEventRecord {
   std::string name;

@@ -86,6 +86,14 @@ Received wait_received(TestReceiver& receiver, const std::function<bool(const Re
 }
 
 // bpftrace-otel's bpftrace child, 0 if none.
+// Requests carry a unique W3C traceparent and our HTTP spans continue it: the
+// span's trace id is the caller's and its parent is the caller's span id.
+std::string context_of(const Record& r) {
+  if (r.traceparent.size() != 55) return r.traceparent;
+  return r.traceparent.substr(3, 32) + "-" + r.traceparent.substr(36, 16);
+}
+std::string context_of(const ReceivedSpan& span) { return span.trace_id + "-" + span.parent_span_id; }
+
 pid_t bpftrace_child(pid_t exporter) {
   for (pid_t child : children_of(exporter)) {
     if (read_file("/proc/" + std::to_string(child) + "/comm") == "bpftrace\n") return child;
@@ -219,10 +227,10 @@ TEST_F(E2e, http_spans_match_requests) {
   ASSERT_EQ(got.spans.size(), kExpected);
 
   // HTTP spans: one per recorded request, matched through the unique
-  // traceparent each request carried (the script passes it through as an
-  // attribute), so every span is checked against its own request.
+  // traceparent each request carried (the span continues that trace), so
+  // every span is checked against its own request.
   std::map<std::string, const Record*> by_traceparent;
-  for (const Record& r : records) by_traceparent[r.traceparent] = &r;
+  for (const Record& r : records) by_traceparent[context_of(r)] = &r;
   ASSERT_EQ(by_traceparent.size(), records.size());
   std::map<std::string, const ReceivedSpan*> orders;  // span id -> POST /api/orders span
   std::set<std::string> matched;
@@ -231,7 +239,7 @@ TEST_F(E2e, http_spans_match_requests) {
   for (const ReceivedSpan& span : got.spans) {
     if (!is_http(span)) continue;
     ++http;
-    const std::string traceparent = attr(span, "traceparent");
+    const std::string traceparent = context_of(span);
     const auto it = by_traceparent.find(traceparent);
     ASSERT_NE(it, by_traceparent.end()) << span.name << " has no request with traceparent " << traceparent;
     EXPECT_TRUE(matched.insert(traceparent).second) << "two spans for " << traceparent;
@@ -243,7 +251,7 @@ TEST_F(E2e, http_spans_match_requests) {
     EXPECT_EQ(attr(span, "http.url"), r.uri);
     EXPECT_EQ(attr(span, "http.status_code"), std::to_string(r.status));
     EXPECT_EQ(span.status_code == kStatusError, r.status >= 500) << "status " << span.status_code;
-    EXPECT_TRUE(span.parent_span_id.empty());
+    EXPECT_EQ(find_attr(span.attributes, "traceparent"), nullptr) << "traceparent is consumed";
     // The span must lie within the client's window: http_request_start fires
     // after the server read the request head (causally after the client began
     // sending), http_request_end right after the server's write(2) of the
@@ -406,11 +414,11 @@ TEST_F(E2e, sigterm_mid_load_loses_no_complete_span) {
 
   std::map<std::string, const Record*> by_traceparent;
   const std::vector<Record> records = read_records(tmp_->path("load.jsonl"));
-  for (const Record& r : records) by_traceparent[r.traceparent] = &r;
+  for (const Record& r : records) by_traceparent[context_of(r)] = &r;
   size_t complete = 0, open_at_stop = 0;
   for (const ReceivedSpan& span : got.spans) {
     if (!is_http(span)) continue;
-    const auto it = by_traceparent.find(attr(span, "traceparent"));
+    const auto it = by_traceparent.find(context_of(span));
     ASSERT_NE(it, by_traceparent.end()) << span.name << " matches no request";
     EXPECT_EQ(span.name, "HTTP " + it->second->method + " " + it->second->uri);
     if (find_attr(span.attributes, "http.status_code") == nullptr) {

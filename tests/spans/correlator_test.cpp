@@ -171,6 +171,17 @@ TEST(Correlator, missing_request_id_is_counted_and_dropped) {
   EXPECT_EQ(h.stats.missing_request_id, 5u);
 }
 
+TEST(Correlator, overlong_request_ids_are_rejected_so_memory_stays_bounded) {
+  Harness h;
+  const std::string longest(256, 'a');
+  const std::string too_long(257, 'a');
+  h.feed(TestEvent("request_start", {{"request_id", longest}}));
+  h.feed(TestEvent("request_start", {{"request_id", too_long}}));
+  EXPECT_EQ(h.stats.spans_started, 1u);
+  EXPECT_EQ(h.stats.missing_request_id, 1u);
+  EXPECT_EQ(h.stats.open_spans, 1u);
+}
+
 TEST(Correlator, nested_children_join_the_parent_trace) {
   Harness h;
   h.feed(TestEvent("request_start", {{"request_id", 1}}));

@@ -13,7 +13,8 @@ namespace bto::handler_util {
 
 // Fields the correlator consumes; never turned into attributes by default.
 inline bool is_reserved(std::string_view key) noexcept {
-  return key == "request_id" || key == "parent_id" || key == "timestamp" || key == "duration";
+  return key == "request_id" || key == "parent_id" || key == "timestamp" || key == "duration" ||
+         key == "traceparent" || key == "trace_id" || key == "span_id";
 }
 
 const EventField* find_field(const Event& event, std::string_view key) noexcept;

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Live overhead: demo-server under maximum load (demo-loadgen), traced by a real
+# bpftrace running examples/scripts/all.bt through bpftrace-otel, exporting to
+# the counting OTLP receiver (pipeline_bench --receiver-only). Reports the CPU
+# per event of bpftrace and of bpftrace-otel (utime+stime from /proc/PID/stat,
+# over the load window only: bpftrace's start-up compile is excluded), the
+# ratio (target: ours <= 5% of bpftrace's), and bpftrace's lost events.
+#
+#   sudo scripts/bench-live.sh [BUILD_DIR] [REQUESTS] [CONCURRENCY]
+set -euo pipefail
+BUILD_DIR=$(realpath "${1:-build}")
+REQUESTS=${2:-200000}
+CONCURRENCY=${3:-32}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [[ $(id -u) -ne 0 ]]; then echo "bench-live.sh: needs root (bpftrace)" >&2; exit 2; fi
+WORK=$(mktemp -d /tmp/bto-live.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+ticks() { # utime+stime of PID in clock ticks
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+HZ=$(getconf CLK_TCK)
+
+"$BUILD_DIR/bench/pipeline_bench" --receiver-only > "$WORK/receiver.out" &
+RECEIVER=$!; PIDS+=("$RECEIVER")
+for _ in $(seq 50); do grep -q '^port' "$WORK/receiver.out" 2>/dev/null && break; sleep 0.1; done
+PORT=$(awk '/^port/ {print $2}' "$WORK/receiver.out")
+
+"$BUILD_DIR/examples/bin/demo-server" --port 0 --quiet --port-file "$WORK/server.port" &
+SERVER=$!; PIDS+=("$SERVER")
+for _ in $(seq 50); do [[ -s $WORK/server.port ]] && break; sleep 0.1; done
+SERVER_PORT=$(cat "$WORK/server.port")
+
+"$BUILD_DIR/bpftrace-otel" --mode native-usdt --script "$ROOT/examples/scripts/all.bt" --pid "$SERVER" \
+    --endpoint "http://127.0.0.1:$PORT/v1/traces" --service-name demo-server > "$WORK/bto.log" 2>&1 &
+OURS=$!; PIDS+=("$OURS")
+BPFTRACE=""
+for _ in $(seq 100); do
+  BPFTRACE=$(pgrep -P "$OURS" -x bpftrace || true)
+  [[ -n $BPFTRACE ]] && break
+  sleep 0.1
+done
+[[ -n $BPFTRACE ]] || { echo "bpftrace did not start"; cat "$WORK/bto.log"; exit 1; }
+# Attached when bpftrace's CPU stops climbing (LLVM compile + probe attach).
+prev=-1
+for _ in $(seq 60); do
+  now=$(ticks "$BPFTRACE"); [[ $now == "$prev" ]] && break; prev=$now; sleep 1
+done
+sleep 1
+
+b0=$(ticks "$BPFTRACE"); o0=$(ticks "$OURS"); t0=$(date +%s.%N)
+"$BUILD_DIR/examples/bin/demo-loadgen" --port "$SERVER_PORT" --requests "$REQUESTS" \
+    --concurrency "$CONCURRENCY" --mix items:4,error,notfound,orders > "$WORK/loadgen.json"
+sleep 1  # let the last events drain through
+b1=$(ticks "$BPFTRACE"); o1=$(ticks "$OURS"); t1=$(date +%s.%N)
+
+kill -INT "$OURS"; wait "$OURS" || true
+kill -INT "$RECEIVER"; wait "$RECEIVER" || true
+kill "$SERVER" 2>/dev/null || true
+
+SUMMARY=$(grep -o 'summary: .*' "$WORK/bto.log" | tail -1)
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $SUMMARY" | head -1; }
+EVENTS=$(field events); LOST=$(field bpftrace_lost_events); EXPORTED=$(field exported)
+RECEIVED=$(sed -n 's/.*received spans=\([0-9]*\).*/\1/p' "$WORK/receiver.out")
+awk -v b="$((b1 - b0))" -v o="$((o1 - o0))" -v hz="$HZ" -v ev="$EVENTS" -v lost="$LOST" \
+    -v exported="$EXPORTED" -v rec="$RECEIVED" -v wall="$(echo "$t1 - $t0" | bc)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
+    -v lg="$(cat "$WORK/loadgen.json")" 'BEGIN {
+  bus = b / hz * 1e6 / ev; ous = o / hz * 1e6 / ev;
+  printf "live: events=%d in %.1f s (%.0f events/s), load avg %s\n", ev, wall, ev / wall, load;
+  printf "  bpftrace      CPU %.2f s = %.3f us/event\n", b / hz, bus;
+  printf "  bpftrace-otel CPU %.2f s = %.3f us/event\n", o / hz, ous;
+  printf "  ratio ours/bpftrace = %.1f%% (target <= 5%%)\n", 100 * ous / bus;
+  printf "  bpftrace lost events = %d; spans exported=%d received=%d\n", lost, exported, rec;
+  printf "  loadgen: %s\n", lg;
+}'
+echo "  summary: $SUMMARY"
+rm -rf "$WORK"
