@@ -6,18 +6,11 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "config/settings.h"
+#include "config/setting_values.h"
 #include "config/value_parsers.h"
 
 namespace bto {
 namespace {
-
-[[noreturn]] void reject(const std::string& key, const std::string& source,
-                         const std::string& shown_value, const std::string& accepted) {
-  throw StartupError(fmt::format("invalid value {} for {} (from {}): expected {}", shown_value,
-                                 key, source, accepted));
-}
-
-std::string quoted(const std::string& value) { return fmt::format("'{}'", quote_bytes(value, 96)); }
 
 // OTEL_ENDPOINT (the seed's form): "host:port", scheme optional.
 std::string url_from_host_port(const std::string& value) {
@@ -34,7 +27,7 @@ bool has_path(const std::string& url) {
 
 void apply_endpoint(AppOptions& o, const std::string& v, const std::string& src) {
   if (v.find("://") == std::string::npos && src != "env OTEL_ENDPOINT") {
-    reject("endpoint", src, quoted(v), "a URL such as http://localhost:4318/v1/traces");
+    reject("endpoint", src, v, "a URL such as http://localhost:4318/v1/traces");
   }
   if (src == "env OTEL_EXPORTER_OTLP_ENDPOINT") {
     o.otlp.endpoint = otlp_traces_url_from_base(v);
@@ -47,8 +40,6 @@ void apply_endpoint(AppOptions& o, const std::string& v, const std::string& src)
   }
   o.endpoint_set = true;
 }
-
-std::string show_ms(std::chrono::milliseconds value) { return fmt::format("{}ms", value.count()); }
 
 }  // namespace
 
@@ -71,7 +62,7 @@ void add_export_settings(std::vector<Setting>& s) {
                  } else if (v == "http/json") {
                    o.otlp.protocol = OtlpProtocol::kHttpJson;
                  } else {
-                   reject("protocol", src, quoted(v), "http/protobuf or http/json");
+                   reject("protocol", src, v, "http/protobuf or http/json");
                  }
                },
                [](const AppOptions& o) { return std::string(to_string(o.otlp.protocol)); }});
@@ -83,7 +74,7 @@ void add_export_settings(std::vector<Setting>& s) {
                  KeyValueParse parsed = parse_otlp_headers(v);
                  if (!parsed.ok()) {
                    // The value may hold a token: name the problem, never the value.
-                   reject("headers", src, "(value hidden)", "k=v pairs: " + parsed.error);
+                   reject_shown("headers", src, "(value hidden)", "k=v pairs: " + parsed.error);
                  }
                  o.otlp.headers = std::move(parsed.pairs);
                },
@@ -102,7 +93,7 @@ void add_export_settings(std::vector<Setting>& s) {
                [](AppOptions& o, const std::string& v, const std::string& src) {
                  const auto parsed = parse_duration(v, std::chrono::milliseconds(1));
                  if (!parsed || parsed->count() == 0) {
-                   reject("timeout", src, quoted(v), "a positive duration such as 10s or 10000");
+                   reject("timeout", src, v, "a positive duration such as 10s or 10000");
                  }
                  o.otlp.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
                },
@@ -116,7 +107,7 @@ void add_export_settings(std::vector<Setting>& s) {
                  } else if (v == "none") {
                    o.otlp.compression = OtlpCompression::kNone;
                  } else {
-                   reject("compression", src, quoted(v), "gzip or none");
+                   reject("compression", src, v, "gzip or none");
                  }
                },
                [](const AppOptions& o) { return std::string(to_string(o.otlp.compression)); }});
@@ -147,9 +138,7 @@ void add_export_settings(std::vector<Setting>& s) {
                "Do not verify the collector's TLS certificate (dangerous; logs a warning)", "",
                true, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 const auto parsed = parse_bool(v);
-                 if (!parsed) reject("insecure_skip_verify", src, quoted(v), "true or false");
-                 o.otlp.insecure_skip_verify = *parsed;
+                 o.otlp.insecure_skip_verify = bool_or_reject("insecure_skip_verify", v, src);
                },
                [](const AppOptions& o) {
                  return std::string(o.otlp.insecure_skip_verify ? "true" : "false");

@@ -4,6 +4,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "config/setting_values.h"
 #include "config/value_parsers.h"
 #include "telemetry/metrics_server.h"
 
@@ -13,20 +14,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
-
-[[noreturn]] void reject(const std::string& key, const std::string& source,
-                         const std::string& value, const std::string& accepted) {
-  throw StartupError(fmt::format("invalid value {} for {} (from {}): expected {}",
-                                 quote_bytes(value, 64).insert(0, "'") + "'", key, source,
-                                 accepted));
-}
-
-std::string show_duration(nanoseconds value) {
-  const auto ns = value.count();
-  if (ns % 1'000'000'000 == 0) return fmt::format("{}s", ns / 1'000'000'000);
-  if (ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
-  return fmt::format("{}ns", ns);
-}
 
 template <typename Duration>
 Duration duration_or_reject(const std::string& key, const std::string& value,
@@ -38,15 +25,6 @@ Duration duration_or_reject(const std::string& key, const std::string& value,
                        bare_unit == milliseconds(1) ? "milliseconds" : "seconds"));
   }
   return std::chrono::duration_cast<Duration>(*parsed);
-}
-
-uint64_t count_or_reject(const std::string& key, const std::string& value,
-                         const std::string& source, uint64_t min, uint64_t max) {
-  const auto parsed = parse_unsigned(value);
-  if (!parsed || *parsed < min || *parsed > max) {
-    reject(key, source, value, fmt::format("an integer from {} to {}", min, max));
-  }
-  return *parsed;
 }
 
 std::vector<Setting> build_settings() {
@@ -133,9 +111,8 @@ std::vector<Setting> build_settings() {
                  while (start <= v.size()) {
                    size_t end = v.find(',', start);
                    if (end == std::string::npos) end = v.size();
-                   std::string item = v.substr(start, end - start);
-                   while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-                   while (!item.empty() && item.back() == ' ') item.pop_back();
+                   const std::string item =
+                       trim_spaces(std::string_view(v).substr(start, end - start));
                    if (item == "http/dup") {
                      o.handlers.semconv = SemconvMode::kDuplicate;
                    } else if (item == "http" && o.handlers.semconv != SemconvMode::kDuplicate) {

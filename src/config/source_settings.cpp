@@ -6,18 +6,11 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "config/settings.h"
+#include "config/setting_values.h"
 #include "config/value_parsers.h"
 
 namespace bto {
 namespace {
-
-[[noreturn]] void reject(const std::string& key, const std::string& source,
-                         const std::string& value, const std::string& accepted) {
-  throw StartupError(fmt::format("invalid value '{}' for {} (from {}): expected {}",
-                                 quote_bytes(value, 96), key, source, accepted));
-}
-
-std::string show_ms(std::chrono::milliseconds value) { return fmt::format("{}ms", value.count()); }
 
 }  // namespace
 

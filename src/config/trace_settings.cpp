@@ -10,40 +10,15 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "config/settings.h"
+#include "config/setting_values.h"
 #include "config/value_parsers.h"
 
 namespace bto {
 namespace {
 
-[[noreturn]] void reject(const std::string& key, const std::string& source, const std::string& value,
-                         const std::string& accepted) {
-  throw StartupError(fmt::format("invalid value '{}' for {} (from {}): expected {}", quote_bytes(value, 64), key,
-                                 source, accepted));
-}
-
-std::string show_bool(bool value) { return value ? "true" : "false"; }
-
-bool bool_or_reject(const std::string& key, const std::string& value, const std::string& source) {
-  const auto parsed = parse_bool(value);
-  if (!parsed) reject(key, source, value, "true or false");
-  return *parsed;
-}
-
-size_t count_or_reject(const std::string& key, const std::string& value, const std::string& source, uint64_t min,
-                       uint64_t max) {
-  const auto parsed = parse_unsigned(value);
-  if (!parsed || *parsed < min || *parsed > max) {
-    reject(key, source, value, fmt::format("an integer from {} to {}", min, max));
-  }
-  return static_cast<size_t>(*parsed);
-}
-
-std::string show_duration(std::chrono::nanoseconds value) {
-  const auto ns = value.count();
-  if (ns == 0) return "0 (off)";
-  if (ns % 1'000'000'000 == 0) return fmt::format("{}s", ns / 1'000'000'000);
-  if (ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
-  return fmt::format("{}ns", ns);
+// 0 disables the tail rule: say so rather than print "0s".
+std::string show_optional_duration(std::chrono::nanoseconds value) {
+  return value.count() == 0 ? "0 (off)" : show_duration(value);
 }
 
 struct SamplerName {
@@ -65,12 +40,6 @@ constexpr std::string_view kSamplerList =
 
 bool uses_ratio(SamplerKind kind) {
   return kind == SamplerKind::kTraceIdRatio || kind == SamplerKind::kParentBasedTraceIdRatio;
-}
-
-std::string trim(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  return std::string(text);
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -104,7 +73,7 @@ void add_trace_settings(std::vector<Setting>& s) {
                  while (start <= v.size()) {
                    size_t end = v.find(',', start);
                    if (end == std::string::npos) end = v.size();
-                   std::string item = trim(std::string_view(v).substr(start, end - start));
+                   std::string item = trim_spaces(std::string_view(v).substr(start, end - start));
                    if (!item.empty()) families.push_back(std::move(item));
                    start = end + 1;
                  }
@@ -128,7 +97,7 @@ void add_trace_settings(std::vector<Setting>& s) {
                "parentbased_always_off, parentbased_traceidratio",
                "NAME", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 const std::string name = trim(v);
+                 const std::string name = trim_spaces(v);
                  for (const SamplerName& entry : kSamplers) {
                    if (entry.name == name) {
                      o.correlator.sampler.kind = entry.kind;
@@ -149,7 +118,7 @@ void add_trace_settings(std::vector<Setting>& s) {
                "RATIO", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
                  if (!uses_ratio(o.correlator.sampler.kind)) return;
-                 const std::string text = trim(v);
+                 const std::string text = trim_spaces(v);
                  double ratio = -1;
                  const auto result = std::from_chars(text.data(), text.data() + text.size(), ratio);
                  if (text.empty() || result.ec != std::errc() || result.ptr != text.data() + text.size() ||
@@ -178,7 +147,7 @@ void add_trace_settings(std::vector<Setting>& s) {
                  }
                  o.correlator.sampler.keep_slower_than = *parsed;
                },
-               [](const AppOptions& o) { return show_duration(o.correlator.sampler.keep_slower_than); }});
+               [](const AppOptions& o) { return show_optional_duration(o.correlator.sampler.keep_slower_than); }});
   // ---- OpenTelemetry span limits
   s.push_back({"attribute_value_length_limit", "--attribute-value-length-limit",
                {"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"}, group,

@@ -4,38 +4,20 @@
 
 #include "common/errors.h"
 #include "config/app_options.h"
+#include "config/config_test_util.h"
 #include "config/value_parsers.h"
 
 namespace bto {
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> values) {
-  return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    if (it == values.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using config_test::origin_of;
 
 LoadedConfig load(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-  args.insert(args.begin(), "bpftrace-otel");
-  return load_config(args, env_of(std::move(env)));
+  return config_test::load_args(std::move(args), std::move(env));
 }
 
 std::string startup_error(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-  try {
-    load(std::move(args), std::move(env));
-  } catch (const StartupError& error) {
-    return error.what();
-  }
-  return "";
-}
-
-const SettingOrigin& origin_of(const LoadedConfig& config, const std::string& key) {
-  for (const SettingOrigin& origin : config.origins) {
-    if (origin.key == key) return origin;
-  }
-  throw std::runtime_error("no setting " + key);
+  return config_test::startup_error_of(std::move(args), std::move(env));
 }
 
 TEST(Config, defaults_replay_to_console) {

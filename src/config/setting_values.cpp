@@ -1,0 +1,54 @@
+#include "config/setting_values.h"
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "config/value_parsers.h"
+
+namespace bto {
+
+void reject_shown(const std::string& key, const std::string& source, const std::string& shown_value,
+                  const std::string& accepted) {
+  throw StartupError(fmt::format("invalid value {} for {} (from {}): expected {}", shown_value, key,
+                                 source, accepted));
+}
+
+void reject(const std::string& key, const std::string& source, const std::string& value,
+            const std::string& accepted) {
+  reject_shown(key, source, fmt::format("'{}'", quote_bytes(value, 96)), accepted);
+}
+
+uint64_t count_or_reject(const std::string& key, const std::string& value,
+                         const std::string& source, uint64_t min, uint64_t max) {
+  const auto parsed = parse_unsigned(value);
+  if (!parsed || *parsed < min || *parsed > max) {
+    reject(key, source, value, fmt::format("an integer from {} to {}", min, max));
+  }
+  return *parsed;
+}
+
+bool bool_or_reject(const std::string& key, const std::string& value, const std::string& source) {
+  const auto parsed = parse_bool(value);
+  if (!parsed) reject(key, source, value, "true or false");
+  return *parsed;
+}
+
+std::string show_duration(std::chrono::nanoseconds value) {
+  const auto ns = value.count();
+  if (ns % 1'000'000'000 == 0) return fmt::format("{}s", ns / 1'000'000'000);
+  if (ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
+  return fmt::format("{}ns", ns);
+}
+
+std::string show_ms(std::chrono::milliseconds value) { return fmt::format("{}ms", value.count()); }
+
+std::string show_bool(bool value) { return value ? "true" : "false"; }
+
+std::string trim_spaces(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return std::string(text);
+}
+
+}  // namespace bto
