@@ -4,6 +4,7 @@
 #include <charconv>
 #include <deque>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -237,13 +238,15 @@ struct ReservedFields {
 // Per distinct family, resolved once: its handler and whether its spans are
 // parents for automatic nesting.
 struct FamilyInfo {
+  std::string name;
   EventHandler* handler = nullptr;
+  std::span<const std::string> key_fields;  // empty: request_id
   bool nests = false;
 };
 
 struct OpenSpan {
   std::string id;
-  std::string family;
+  const FamilyInfo* family = nullptr;
   SpanPtr span;
   EventHandler* handler = nullptr;
   uint64_t deadline_mono = 0;
@@ -267,6 +270,7 @@ struct OpenSpan {
 struct HeldEnd {
   std::string key;  // family + '\x1f' + id
   std::string id;
+  const FamilyInfo* family = nullptr;
   SpanPtr span;
   uint64_t deadline_mono = 0;
   uint64_t arrival_unix = 0;
@@ -400,11 +404,13 @@ class CorrelatorImpl final : public Correlator {
 
   void on_lost_events(uint64_t count) override { bump(stats_.lost_events, count); }
 
+  void set_observer(SpanObserver* observer) noexcept override { observer_ = observer; }
+
   void sweep() override {
     const uint64_t now = clock_.now_monotonic_ns();
     while (fifo_head_ != nullptr && fifo_head_->deadline_mono <= now) {
       bump(stats_.spans_timed_out);
-      incomplete_log_.warn("span {} timed out without an end event", quote_bytes(fifo_head_->family));
+      incomplete_log_.warn("span {} timed out without an end event", quote_bytes(fifo_head_->family->name));
       finish_incomplete(fifo_head_, Incomplete::kTimeout, clock_.now_unix_ns());
     }
     while (held_head_ != nullptr && held_head_->deadline_mono <= now) resolve_held(held_head_);
@@ -429,7 +435,9 @@ class CorrelatorImpl final : public Correlator {
     if (info == nullptr) {
       if (families_.size() >= max_families_) return nullptr;
       FamilyInfo fresh;
+      fresh.name.assign(family);
       fresh.handler = &handlers_.handler_for(family);
+      fresh.key_fields = fresh.handler->key_fields();
       fresh.nests = std::find(nesting_families_.begin(), nesting_families_.end(), family) != nesting_families_.end();
       families_.insert(family, fresh);
       info = families_.find(family);
@@ -444,14 +452,14 @@ class CorrelatorImpl final : public Correlator {
   void on_start(const Event& event, const FamilyInfo& family) {
     const ReservedFields reserved(event);
     IdText id;
-    if (!id.set(reserved.request_id)) return missing_id(event);
+    if (!correlation_id(event, family, reserved, id)) return missing_id(event, family);
     EventHandler& handler = *family.handler;
     uint64_t start = 0;
     uint64_t start_raw = 0;
     if (!timestamp_of(reserved, start, start_raw)) start = clock_.now_unix_ns();
     note_event_time(start);
 
-    if (OpenSpan* previous = find_open(event.family, id.text)) {
+    if (OpenSpan* previous = find_open(family, id.text)) {
       bump(stats_.spans_superseded);
       incomplete_log_.warn("second start for {} request_id {}: the first is emitted as superseded",
                            quote_bytes(event.family), quote_bytes(id.text));
@@ -467,19 +475,19 @@ class CorrelatorImpl final : public Correlator {
     cap_text(span->name);
     span->start_time_unix_ns = start;
     bool sampled = true;
-    assign_ids(reserved, event.family, *span, true, sampled);
+    assign_ids(reserved, family, *span, true, sampled);
     bump(stats_.spans_started);
 
     if (!held_index_.empty()) {
       make_held_key(event.family, id.text);
       if (HeldEnd** held = held_index_.find(std::string_view(key_scratch_))) {
-        return pair_with_held(std::move(span), *held, start_raw, sampled);
+        return pair_with_held(std::move(span), *held, start_raw, sampled, family);
       }
     }
 
     OpenSpan* entry = open_pool_.get();
     entry->id.assign(id.text);
-    entry->family.assign(event.family);
+    entry->family = &family;
     entry->span = std::move(span);
     entry->handler = &handler;
     entry->deadline_mono = clock_.now_monotonic_ns() + timeout_ns_;
@@ -502,8 +510,8 @@ class CorrelatorImpl final : public Correlator {
   void on_end(const Event& event, const FamilyInfo& family) {
     const ReservedFields reserved(event);
     IdText id;
-    if (!id.set(reserved.request_id)) return missing_id(event);
-    OpenSpan* entry = find_open(event.family, id.text);
+    if (!correlation_id(event, family, reserved, id)) return missing_id(event, family);
+    OpenSpan* entry = find_open(family, id.text);
     if (entry == nullptr) return hold_end(event, family, reserved, id.text);
 
     EventHandler& handler = *entry->handler;
@@ -515,7 +523,7 @@ class CorrelatorImpl final : public Correlator {
     note_event_time(span->end_time_unix_ns);
     remember_ended(id.text, *span, sampled);
     bump(stats_.spans_ended);
-    emit(std::move(span), sampled);
+    emit(std::move(span), sampled, family);
   }
 
   void on_single(const Event& event, const FamilyInfo& family) {
@@ -563,11 +571,11 @@ class CorrelatorImpl final : public Correlator {
     }
     note_event_time(span->end_time_unix_ns);
     bool sampled = true;
-    assign_ids(reserved, event.family, *span, true, sampled);
+    assign_ids(reserved, family, *span, true, sampled);
     IdText id;
-    if (id.set(reserved.request_id)) remember_ended(id.text, *span, sampled);
+    if (correlation_id(event, family, reserved, id)) remember_ended(id.text, *span, sampled);
     bump(stats_.spans_single);
-    emit(std::move(span), sampled);
+    emit(std::move(span), sampled, family);
   }
 
   // ---- orphan ends ----------------------------------------------------------
@@ -588,6 +596,7 @@ class CorrelatorImpl final : public Correlator {
     HeldEnd* held = held_pool_.get();
     held->key.assign(key_scratch_);
     held->id.assign(id);
+    held->family = &family;
     held->span = acquire();
     apply_both_phases(handler, event, *held->span);
     cap_text(held->span->name);
@@ -595,7 +604,7 @@ class CorrelatorImpl final : public Correlator {
     held->end_raw = 0;
     held->has_end_timestamp = timestamp_of(reserved, held->end_unix, held->end_raw);
     held->has_duration = duration_of(reserved, held->duration);
-    held->parent_missing = !assign_ids(reserved, event.family, *held->span, false, held->sampled);
+    held->parent_missing = !assign_ids(reserved, family, *held->span, false, held->sampled);
     held->deadline_mono = clock_.now_monotonic_ns() + orphan_hold_ns_;
     note_event_time(held->has_end_timestamp ? held->end_unix : held->arrival_unix);
 
@@ -610,7 +619,7 @@ class CorrelatorImpl final : public Correlator {
 
   // The start arrived after its end: the start's fields come first, the end's
   // (already applied to the held record) override them, as in the normal order.
-  void pair_with_held(SpanPtr span, HeldEnd* held, uint64_t start_raw, bool sampled) {
+  void pair_with_held(SpanPtr span, HeldEnd* held, uint64_t start_raw, bool sampled, const FamilyInfo& family) {
     SpanRecord& end_fields = *held->span;
     for (const Attribute& attribute : end_fields.attributes.items()) {
       switch (attribute.type) {
@@ -645,7 +654,7 @@ class CorrelatorImpl final : public Correlator {
     remember_ended(held->id, *span, sampled);
     unlink_held(held);
     bump(stats_.spans_ended);
-    emit(std::move(span), sampled);
+    emit(std::move(span), sampled, family);
   }
 
   // Gives up waiting for the start: a span from the end's own fields if it has
@@ -662,13 +671,13 @@ class CorrelatorImpl final : public Correlator {
       if (held->parent_missing) bump(stats_.parent_not_found);
       remember_ended(held->id, *span, sampled);
       bump(stats_.spans_from_orphan_end);
+      const FamilyInfo& family = *held->family;
       unlink_held(held);
-      emit(std::move(span), sampled);
+      emit(std::move(span), sampled, family);
       return;
     }
     bump(stats_.orphan_ends_dropped);
-    orphan_log_.warn("end event for {} had no start and no duration: dropped",
-                     quote_bytes(std::string_view(held->key).substr(0, held->key.find('\x1f'))));
+    orphan_log_.warn("end event for {} had no start and no duration: dropped", quote_bytes(held->family->name));
     unlink_held(held);
     pool_.release(std::move(span));
   }
@@ -679,6 +688,7 @@ class CorrelatorImpl final : public Correlator {
     (held->next != nullptr ? held->next->prev : held_tail_) = held->prev;
     held->prev = held->next = nullptr;
     held->span.reset();
+    held->family = nullptr;
     --held_count_;
     held_pool_.put(held);
   }
@@ -691,11 +701,11 @@ class CorrelatorImpl final : public Correlator {
 
   // ---- open spans -----------------------------------------------------------
 
-  OpenSpan* find_open(std::string_view family, std::string_view id) noexcept {
+  OpenSpan* find_open(const FamilyInfo& family, std::string_view id) noexcept {
     OpenSpan** head = open_ids_.find(id);
     if (head == nullptr) return nullptr;
     for (OpenSpan* entry = *head; entry != nullptr; entry = entry->id_next) {
-      if (entry->family == family) return entry;
+      if (entry->family == &family) return entry;
     }
     return nullptr;
   }
@@ -710,6 +720,7 @@ class CorrelatorImpl final : public Correlator {
     entry->fifo_prev = entry->fifo_next = nullptr;
     SpanPtr span = std::move(entry->span);
     entry->handler = nullptr;
+    entry->family = nullptr;
     open_pool_.put(entry);
     --open_count_;
     stats_.open_spans.store(open_count_, std::memory_order_relaxed);
@@ -718,13 +729,14 @@ class CorrelatorImpl final : public Correlator {
 
   void finish_incomplete(OpenSpan* entry, Incomplete reason, uint64_t end) {
     const bool sampled = entry->sampled;
+    const FamilyInfo& family = *entry->family;
     remember_ended(entry->id, *entry->span, sampled);  // before detach recycles entry->id
     SpanPtr span = detach(entry);
     span->status = StatusCode::kError;
     span->status_message.assign(reason_message(reason));
     span->attributes.set_reserved_string(kIncompleteKey, reason_name(reason));
     span->end_time_unix_ns = std::max(end, span->start_time_unix_ns);
-    emit(std::move(span), sampled);
+    emit(std::move(span), sampled, family);
   }
 
   // ---- emitting: limits and sampling -----------------------------------------
@@ -753,7 +765,7 @@ class CorrelatorImpl final : public Correlator {
     bump(stats_.attribute_values_truncated);
   }
 
-  void emit(SpanPtr span, bool sampled) {
+  void emit(SpanPtr span, bool sampled, const FamilyInfo& family) {
     cap_text(span->name);
     cap_text(span->status_message);
     uint64_t dropped = span->attributes.dropped();
@@ -765,6 +777,7 @@ class CorrelatorImpl final : public Correlator {
     span->dropped_attributes_count = span->attributes.dropped();
     if (dropped != 0) bump(stats_.attributes_dropped, dropped);
     if (truncated != 0) bump(stats_.attribute_values_truncated, truncated);
+    if (observer_ != nullptr) observer_->on_span_finished(family.name, *span);
     if (!sampled) {
       if (!tail_keeps(*span)) {
         bump(stats_.spans_sampled_out);
@@ -821,7 +834,7 @@ class CorrelatorImpl final : public Correlator {
   // open span of a nesting family on the same thread. Returns false when a
   // parent was named but not found; counts that only when `count_missing`
   // (held orphans count it if they are emitted).
-  bool assign_ids(const ReservedFields& reserved, std::string_view family, SpanRecord& span, bool count_missing,
+  bool assign_ids(const ReservedFields& reserved, const FamilyInfo& family, SpanRecord& span, bool count_missing,
                   bool& sampled) {
     put_u64(span.span_id.data(), next_nonzero());
     ParentLink link;
@@ -860,7 +873,7 @@ class CorrelatorImpl final : public Correlator {
         // Not under a span of the same family: two requests on one thread are
         // siblings (an event loop), not parent and child.
         OpenSpan** head = open_nests_.find(reserved.tid->int_value);
-        if (head != nullptr && (*head)->family != family) {
+        if (head != nullptr && (*head)->family != &family) {
           link_local(span, *(*head)->span, (*head)->sampled, link);
           bump(stats_.spans_auto_nested);
           found = true;
@@ -1004,9 +1017,35 @@ class CorrelatorImpl final : public Correlator {
     bump(stats_.span_events);
   }
 
-  void missing_id(const Event& event) {
+  void missing_id(const Event& event, const FamilyInfo& family) {
     bump(stats_.missing_request_id);
-    missing_id_log_.warn("{} has no usable request_id (string or integer): dropped", quote_bytes(event.name));
+    if (family.key_fields.empty()) {
+      missing_id_log_.warn("{} has no usable request_id (string or integer): dropped", quote_bytes(event.name));
+    } else {
+      missing_id_log_.warn("{} lacks one of its key fields (or a value is too long): dropped",
+                           quote_bytes(event.name));
+    }
+  }
+
+  // The text that pairs a start with its end: request_id, or the family's key
+  // fields joined by '\x1e' (in composite_scratch_, valid until the next call).
+  bool correlation_id(const Event& event, const FamilyInfo& family, const ReservedFields& reserved, IdText& id) {
+    if (family.key_fields.empty()) return id.set(reserved.request_id);
+    composite_scratch_.clear();
+    for (const std::string& name : family.key_fields) {
+      IdText part;
+      const FieldValue* value = event.find(name);
+      if (value != nullptr && value->type == ValueType::kBool) {
+        part.text = value->bool_value ? "true" : "false";
+      } else if (!part.set(value)) {
+        return false;
+      }
+      if (&name != &family.key_fields.front()) composite_scratch_.push_back('\x1e');
+      composite_scratch_.append(part.text);
+      if (composite_scratch_.size() > kMaxIdBytes) return false;
+    }
+    id.text = composite_scratch_;
+    return true;
   }
 
   const size_t max_open_;
@@ -1045,6 +1084,7 @@ class CorrelatorImpl final : public Correlator {
   HeldEnd* held_tail_ = nullptr;
   size_t held_count_ = 0;
   std::string key_scratch_;
+  std::string composite_scratch_;
 
   std::vector<EndedSpan> ended_;
   RecyclingMap<std::string, uint32_t, TransparentStringHash> ended_index_;
@@ -1058,6 +1098,7 @@ class CorrelatorImpl final : public Correlator {
   RateLimitedLog orphan_log_;
   RateLimitedLog context_log_;
   RateLimitedLog family_log_;
+  SpanObserver* observer_ = nullptr;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "decode/decoder.h"
 #include "spans/clock.h"
 #include "spans/handlers/event_handler.h"
+#include "spans/span_observer.h"
 #include "spans/span_pool.h"
 
 namespace bto {
@@ -96,6 +97,9 @@ class Correlator : public EventSink {
   virtual void sweep() = 0;
   // End of input: every open span is emitted (error status, reason attribute).
   virtual void flush_all() = 0;
+  // Sees every finished span before sampling (nullptr: none). Set before the
+  // first event; the observer must outlive the correlator.
+  virtual void set_observer(SpanObserver* observer) noexcept = 0;
 };
 
 std::unique_ptr<Correlator> create_correlator(const CorrelatorOptions& options, HandlerRegistry& handlers,

@@ -4,6 +4,7 @@
 // register_builtin_handlers() (handler_registry.cpp).
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,9 @@ class EventHandler {
   virtual void on_start(const Event& event, SpanRecord& span) = 0;
   // Adds end attributes and decides the status.
   virtual void on_end(const Event& event, SpanRecord& span) = 0;
+  // Fields whose values, together, pair a start with its end. Empty: the
+  // event's `request_id`. Must stay valid and unchanged for the handler's life.
+  virtual std::span<const std::string> key_fields() const noexcept { return {}; }
 };
 
 // Resolves a family to its handler once per family (cached), so the hot path
