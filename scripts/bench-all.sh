@@ -42,7 +42,8 @@ for mode in protobuf none; do
 done
 
 echo; echo "== 4. RSS: 100k spans open at once, then closed; and 1M vs 10M replay (peak RSS must not grow)"
-"$BENCH/stream_gen" --events 200000 --open 100000 --nesting 0 -o "$WORK/open-100k.jsonl"
+# 400k events: with fewer the generator cannot hold all 100k open at once (200k gave 66,667).
+"$BENCH/stream_gen" --events 400000 --open 100000 --nesting 0 -o "$WORK/open-100k.jsonl"
 "$BENCH/pipeline_bench" --input "$WORK/open-100k.jsonl" --runs 1 --modes protobuf --no-floor
 "$BENCH/pipeline_bench" --input "$WORK/tuple-10m.jsonl" --runs 1 --modes protobuf --no-floor
 rm -f "$WORK/tuple-10m.jsonl"

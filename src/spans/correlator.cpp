@@ -1,8 +1,9 @@
 #include "spans/correlator.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
-#include <deque>
+#include <memory>
 #include <random>
 #include <span>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "common/log.h"
 #include "spans/handlers/field_util.h"
+#include "spans/flat_index.h"
 #include "spans/recycling_map.h"
 
 namespace bto {
@@ -112,23 +114,29 @@ struct RemoteContext {
 
 enum class ContextResult : uint8_t { kAbsent, kValid, kInvalid };
 
-int hex_digit(char c, bool allow_upper) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (allow_upper && c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Digit values, 0x10 for "not a hex digit"; uppercase digits have 0x20 added
+// so lowercase-only parsing can reject them with one mask.
+constexpr std::array<uint8_t, 256> kHexValue = [] {
+  std::array<uint8_t, 256> table{};
+  for (uint8_t& entry : table) entry = 0x10;
+  for (int c = '0'; c <= '9'; ++c) table[static_cast<size_t>(c)] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) table[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) table[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'A' + 10 + 0x20);
+  return table;
+}();
 
 // Exactly 2 * out.size() hex digits.
 bool parse_hex(std::string_view text, std::span<uint8_t> out, bool allow_upper) noexcept {
   if (text.size() != out.size() * 2) return false;
+  const uint8_t reject = allow_upper ? 0x10 : 0x30;
+  uint8_t bad = 0;
   for (size_t i = 0; i < out.size(); ++i) {
-    const int high = hex_digit(text[2 * i], allow_upper);
-    const int low = hex_digit(text[2 * i + 1], allow_upper);
-    if (high < 0 || low < 0) return false;
-    out[i] = static_cast<uint8_t>(high << 4 | low);
+    const uint8_t high = kHexValue[static_cast<uint8_t>(text[2 * i])];
+    const uint8_t low = kHexValue[static_cast<uint8_t>(text[2 * i + 1])];
+    bad |= (high | low) & reject;
+    out[i] = static_cast<uint8_t>((high & 0x0f) << 4 | (low & 0x0f));
   }
-  return true;
+  return bad == 0;
 }
 
 bool all_zero(std::span<const uint8_t> bytes) noexcept {
@@ -248,7 +256,6 @@ struct OpenSpan {
   std::string id;
   const FamilyInfo* family = nullptr;
   SpanPtr span;
-  EventHandler* handler = nullptr;
   uint64_t deadline_mono = 0;
   uint64_t start_raw = 0;  // the start's CLOCK_MONOTONIC timestamp, 0 if it had none
   int64_t tid = 0;
@@ -300,6 +307,8 @@ struct ParentLink {
   bool sampled = true;
 };
 
+// Objects in chunks of kChunk (std::deque would use 512-byte blocks: three
+// OpenSpans and 56 bytes of slack each), recycled through a free list.
 template <typename T>
 class NodePool {
  public:
@@ -309,12 +318,18 @@ class NodePool {
       free_.pop_back();
       return node;
     }
-    return &storage_.emplace_back();
+    if (chunks_.empty() || used_in_last_ == kChunk) {
+      chunks_.push_back(std::make_unique<T[]>(kChunk));
+      used_in_last_ = 0;
+    }
+    return &chunks_.back()[used_in_last_++];
   }
   void put(T* node) { free_.push_back(node); }
 
  private:
-  std::deque<T> storage_;  // stable addresses
+  static constexpr size_t kChunk = 256;
+  std::vector<std::unique_ptr<T[]>> chunks_;  // stable addresses
+  size_t used_in_last_ = 0;
   std::vector<T*> free_;
 };
 
@@ -489,7 +504,6 @@ class CorrelatorImpl final : public Correlator {
     entry->id.assign(id.text);
     entry->family = &family;
     entry->span = std::move(span);
-    entry->handler = &handler;
     entry->deadline_mono = clock_.now_monotonic_ns() + timeout_ns_;
     entry->start_raw = start_raw;
     entry->sampled = sampled;
@@ -514,7 +528,7 @@ class CorrelatorImpl final : public Correlator {
     OpenSpan* entry = find_open(family, id.text);
     if (entry == nullptr) return hold_end(event, family, reserved, id.text);
 
-    EventHandler& handler = *entry->handler;
+    EventHandler& handler = *entry->family->handler;
     const uint64_t start_raw = entry->start_raw;
     const bool sampled = entry->sampled;
     SpanPtr span = detach(entry);
@@ -719,7 +733,6 @@ class CorrelatorImpl final : public Correlator {
     (entry->fifo_next != nullptr ? entry->fifo_next->fifo_prev : fifo_tail_) = entry->fifo_prev;
     entry->fifo_prev = entry->fifo_next = nullptr;
     SpanPtr span = std::move(entry->span);
-    entry->handler = nullptr;
     entry->family = nullptr;
     open_pool_.put(entry);
     --open_count_;
@@ -943,8 +956,8 @@ class CorrelatorImpl final : public Correlator {
   void remember_ended(std::string_view id, const SpanRecord& span, bool sampled) {
     EndedSpan& slot = ended_[ended_next_];
     if (slot.used) {
-      uint32_t* index = ended_index_.find(std::string_view(slot.id));
-      if (index != nullptr && *index == ended_next_) ended_index_.erase(std::string_view(slot.id));
+      EndedSpan** found = ended_index_.find(slot.id);
+      if (found != nullptr && *found == &slot) ended_index_.erase(slot.id);
     }
     slot.id.assign(id);
     slot.trace_id = span.trace_id;
@@ -952,17 +965,17 @@ class CorrelatorImpl final : public Correlator {
     slot.depth = span.depth;
     slot.sampled = sampled;
     slot.used = true;
-    if (uint32_t* index = ended_index_.find(id)) {
-      *index = ended_next_;
+    if (EndedSpan** found = ended_index_.find(id)) {
+      *found = &slot;
     } else {
-      ended_index_.insert(id, ended_next_);
+      ended_index_.insert(id, &slot);
     }
     ended_next_ = (ended_next_ + 1) % kEndedCapacity;
   }
 
   const EndedSpan* find_ended(std::string_view id) noexcept {
-    const uint32_t* index = ended_index_.find(id);
-    return index == nullptr ? nullptr : &ended_[*index];
+    EndedSpan** found = ended_index_.find(id);
+    return found == nullptr ? nullptr : *found;
   }
 
   // ---- fields ---------------------------------------------------------------
@@ -1071,15 +1084,15 @@ class CorrelatorImpl final : public Correlator {
   FamilyInfo* last_family_info_ = nullptr;
 
   NodePool<OpenSpan> open_pool_;
-  RecyclingMap<std::string, OpenSpan*, TransparentStringHash> open_ids_;
-  RecyclingMap<int64_t, OpenSpan*> open_tids_;
-  RecyclingMap<int64_t, OpenSpan*> open_nests_;
+  FlatIndex<OpenSpan, &OpenSpan::id> open_ids_;
+  FlatIndex<OpenSpan, &OpenSpan::tid> open_tids_;
+  FlatIndex<OpenSpan, &OpenSpan::tid> open_nests_;
   OpenSpan* fifo_head_ = nullptr;
   OpenSpan* fifo_tail_ = nullptr;
   size_t open_count_ = 0;
 
   NodePool<HeldEnd> held_pool_;
-  RecyclingMap<std::string, HeldEnd*, TransparentStringHash> held_index_;
+  FlatIndex<HeldEnd, &HeldEnd::key> held_index_;
   HeldEnd* held_head_ = nullptr;
   HeldEnd* held_tail_ = nullptr;
   size_t held_count_ = 0;
@@ -1087,7 +1100,7 @@ class CorrelatorImpl final : public Correlator {
   std::string composite_scratch_;
 
   std::vector<EndedSpan> ended_;
-  RecyclingMap<std::string, uint32_t, TransparentStringHash> ended_index_;
+  FlatIndex<EndedSpan, &EndedSpan::id> ended_index_;
   uint32_t ended_next_ = 0;
 
   uint64_t last_event_unix_ = 0;

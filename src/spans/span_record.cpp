@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "spans/attribute_keys.h"
+
 namespace bto {
 
 std::string_view utf8_prefix(std::string_view text, size_t max_bytes) noexcept {
@@ -25,8 +27,16 @@ Attribute* AttributeList::slot_for(std::string_view key, AttrType type, bool res
     return nullptr;
   }
   if (size_ == slots_.size()) slots_.emplace_back();
-  Attribute& slot = slots_[size_++];
-  slot.key.assign(key);  // keeps the slot's capacity
+  Attribute& slot = slots_[size_];
+  // A pooled record usually sees the same keys in the same order again.
+  if (slot.key != key && !intern_attribute_key(key, slot.key)) {
+    if (!reserved) {
+      ++dropped_;
+      return nullptr;
+    }
+    slot.key = key;
+  }
+  ++size_;
   slot.type = type;
   return &slot;
 }

@@ -3,6 +3,7 @@
 // Records are pooled (SpanPool): strings and vectors keep their capacity, so
 // steady state allocates nothing per span. Use the helpers, not push_back.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <span>
@@ -31,13 +32,17 @@ enum class StatusCode : uint8_t { kUnset = 0, kOk = 1, kError = 2 };
 enum class AttrType : uint8_t { kString, kBool, kInt, kDouble };
 
 // Flat on purpose (no std::variant): a reused slot keeps its string capacity.
+// 64 bytes: the key views the process-wide key store (spans/attribute_keys.h)
+// and the scalar value shares one word; read the member `type` names.
 struct Attribute {
-  std::string key;
-  AttrType type = AttrType::kString;
-  bool bool_value = false;
-  int64_t int_value = 0;
-  double double_value = 0;
+  std::string_view key;
   std::string string_value;
+  union {
+    int64_t int_value = 0;
+    double double_value;
+    bool bool_value;
+  };
+  AttrType type = AttrType::kString;
   bool truncated = false;  // string_value was cut to the value length limit
 };
 
@@ -58,9 +63,10 @@ class AttributeList {
     size_ = 0;
     dropped_ = 0;
   }
+  // Limits above 2^32 - 1 mean "unlimited" (no span holds that much anyway).
   void set_limits(size_t max_count, size_t max_value_bytes) noexcept {
-    max_count_ = max_count;
-    max_value_bytes_ = max_value_bytes;
+    max_count_ = static_cast<uint32_t>(std::min<size_t>(max_count, kStoredUnlimited));
+    max_value_bytes_ = static_cast<uint32_t>(std::min<size_t>(max_value_bytes, kStoredUnlimited));
   }
   // Every attempt to add a key beyond max_count (setting the same dropped key
   // twice counts twice).
@@ -75,7 +81,8 @@ class AttributeList {
   void set_double(std::string_view key, double value);
   void set_bool(std::string_view key, bool value);
   // Ignores the count limit: the exporter's own diagnostics (why a span is
-  // incomplete) must survive a span that is full of user attributes.
+  // incomplete) must survive a span that is full of user attributes. `key`
+  // must be a string literal (it is used as is if the key store is full).
   void set_reserved_string(std::string_view key, std::string_view value);
   const Attribute* find(std::string_view key) const noexcept;
   bool remove(std::string_view key) noexcept;
@@ -83,10 +90,12 @@ class AttributeList {
  private:
   Attribute* slot_for(std::string_view key, AttrType type, bool reserved = false);
 
+  // 32-bit counts keep an open span's record small (100k of them may be held).
+  static constexpr uint32_t kStoredUnlimited = UINT32_MAX;
   std::vector<Attribute> slots_;
-  size_t size_ = 0;
-  size_t max_count_ = kUnlimited;
-  size_t max_value_bytes_ = kUnlimited;
+  uint32_t size_ = 0;
+  uint32_t max_count_ = kStoredUnlimited;
+  uint32_t max_value_bytes_ = kStoredUnlimited;
   uint32_t dropped_ = 0;
 };
 
@@ -105,15 +114,15 @@ struct SpanRecord {
   SpanId span_id{};
   SpanId parent_span_id{};  // all zero: a root span
   std::string name;
-  SpanKind kind = SpanKind::kInternal;
   uint64_t start_time_unix_ns = 0;
   uint64_t end_time_unix_ns = 0;
-  StatusCode status = StatusCode::kUnset;
   std::string status_message;
   AttributeList attributes;
-  uint32_t dropped_attributes_count = 0;
   std::vector<SpanEventRecord> events;  // span events (point events on an open span)
-  uint16_t depth = 0;                   // nesting depth, for the console view only
+  uint32_t dropped_attributes_count = 0;
+  uint16_t depth = 0;  // nesting depth, for the console view only
+  SpanKind kind = SpanKind::kInternal;
+  StatusCode status = StatusCode::kUnset;
 
   bool has_parent() const noexcept;
   // Back to the freshly constructed state, keeping capacity.

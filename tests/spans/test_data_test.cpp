@@ -81,7 +81,7 @@ std::string render(simdjson::dom::element value) {
 
 std::map<std::string, std::string> actual_attributes(const AttributeList& list) {
   std::map<std::string, std::string> out;
-  for (const Attribute& a : list.items()) out[a.key] = render(a);
+  for (const Attribute& a : list.items()) out[std::string(a.key)] = render(a);
   return out;
 }
 

@@ -1,0 +1,77 @@
+#include "spans/flat_index.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <random>
+#include <string>
+#include <unordered_map>
+
+namespace bto {
+namespace {
+
+struct Named {
+  std::string id;
+  int64_t tid = 0;
+};
+
+// Random inserts and erases, checked step by step against std::unordered_map:
+// growth, probe runs and backward-shift deletion keep every key reachable.
+TEST(FlatIndex, agrees_with_unordered_map_under_random_churn) {
+  std::mt19937_64 rng(7);
+  std::deque<Named> storage;
+  FlatIndex<Named, &Named::id> index;
+  std::unordered_map<std::string, Named*> reference;
+  for (int step = 0; step < 200000; ++step) {
+    const std::string key = std::to_string(rng() % 3000);
+    if (rng() % 2 == 0) {
+      if (reference.count(key) == 0) {
+        Named& item = storage.emplace_back(Named{key, 0});
+        index.insert(item.id, &item);
+        reference[key] = &item;
+      }
+    } else {
+      EXPECT_EQ(index.erase(key), reference.erase(key) == 1) << key;
+    }
+    ASSERT_EQ(index.size(), reference.size());
+    if (step % 997 == 0) {
+      for (const auto& [k, v] : reference) {
+        Named** found = index.find(k);
+        ASSERT_NE(found, nullptr) << k;
+        EXPECT_EQ(*found, v);
+      }
+    }
+  }
+  for (int i = 3000; i < 3100; ++i) EXPECT_EQ(index.find(std::to_string(i)), nullptr);
+}
+
+TEST(FlatIndex, integer_keys_and_replacing_the_stored_object) {
+  Named a{"a", -5};
+  Named b{"b", -5};
+  FlatIndex<Named, &Named::tid> index;
+  index.insert(-5, &a);
+  Named** found = index.find(-5);
+  ASSERT_NE(found, nullptr);
+  *found = &b;  // the correlator swaps chain heads in place
+  EXPECT_EQ(*index.find(-5), &b);
+  EXPECT_EQ(index.find(5), nullptr);
+  EXPECT_TRUE(index.erase(-5));
+  EXPECT_TRUE(index.empty());
+  EXPECT_FALSE(index.erase(-5));
+}
+
+TEST(FlatIndex, long_and_binary_keys) {
+  std::deque<Named> storage;
+  FlatIndex<Named, &Named::id> index;
+  for (int i = 0; i < 64; ++i) {
+    Named& item = storage.emplace_back();
+    item.id.assign(static_cast<size_t>(i), '\0');
+    item.id += std::string(200, 'x') + std::to_string(i);
+    index.insert(item.id, &item);
+  }
+  for (const Named& item : storage) EXPECT_EQ(*index.find(item.id), &item);
+  EXPECT_EQ(index.find(std::string(200, 'x')), nullptr);
+}
+
+}  // namespace
+}  // namespace bto
