@@ -8,9 +8,10 @@ packages=(
   build-essential cmake ninja-build pkg-config file
   # libraries (why each one: docs/design.md, "Dependencies")
   libsimdjson-dev libcurl4-openssl-dev zlib1g-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-  libssl-dev systemtap-sdt-dev
+  libssl-dev systemtap-sdt-dev libgrpc++-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler python3 python3-protobuf openssl
+  protobuf-compiler-grpc python3-grpcio
   # fuzzing (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev llvm-14
   # deployment checks (scripts/verify-deploy.sh)

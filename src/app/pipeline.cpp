@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "spans/clock.h"
+#include "spans/handlers/config_family_handler.h"
 #include "telemetry/status_line.h"
 
 namespace bto {
@@ -14,6 +15,7 @@ struct Pipeline::Parts {
   std::unique_ptr<Clock> clock = create_system_clock();
   TimestampConverter timestamps{*clock};
   HandlerRegistry handlers;
+  FamilyStats family_stats;  // declared families ([[family]]); not yet in PipelineStats
   SpanPool pool;
   std::unique_ptr<BatchProcessor> batch;
   std::unique_ptr<Correlator> correlator;
@@ -32,6 +34,8 @@ struct Pipeline::Parts {
       status.emplace(stats, now);
       next_status = now + status_interval;
     }
+    // Declared families first: one may replace a built-in (e.g. http_request).
+    register_config_families(handlers, options.families.specs, family_stats);
     register_builtin_handlers(handlers);
     batch = create_batch_processor(options.batch, make_exporter, pool, stats.exporter);
     correlator =
@@ -55,6 +59,8 @@ void Pipeline::on_oversized_line(std::string_view prefix, size_t length) {
   parts_->oversized_log.warn("skipped a {}-byte line (longer than max_line_bytes): {}", length,
                              quote_bytes(prefix));
 }
+
+void Pipeline::set_span_observer(SpanObserver* observer) noexcept { parts_->correlator->set_observer(observer); }
 
 void Pipeline::sweep() {
   parts_->correlator->sweep();
@@ -85,7 +91,8 @@ std::string format_summary(const PipelineStats& s) {
       "auto_nested={} sampled_out={} kept_by_tail={} attribute_values_truncated={} "
       "attributes_dropped={} families_rejected={} | export: exported={} dropped={} (queue_full={} rejected={} "
       "retries_exhausted={} shutdown={}) rejected_by_collector={} requests={} retries={} | "
-      "bpftrace: starts={} restarts={}",
+      "bpftrace: starts={} restarts={} | span metrics: metric_series={} metric_overflow={} "
+      "metric_points_exported={} metric_export_failures={}",
       d.lines.load(), d.events.load(), d.ignored_records.load(), d.malformed_total(),
       d.malformed_json.load(), d.not_an_object.load(), d.missing_event.load(),
       d.wrong_type.load(), d.oversized.load(), d.invalid_utf8.load(), d.lost_events.load(),
@@ -100,7 +107,9 @@ std::string format_summary(const PipelineStats& s) {
       e.dropped_total(), e.dropped_queue_full.load(), e.dropped_permanent_error.load(),
       e.dropped_retries_exhausted.load(), e.dropped_shutdown.load(),
       e.dropped_partial_success.load(), e.export_requests.load(), e.export_retries.load(),
-      s.source.starts.load(), s.source.restarts.load());
+      s.source.starts.load(), s.source.restarts.load(), s.span_metrics.series.load(),
+      s.span_metrics.overflow_measurements.load(), s.span_metrics.data_points_exported.load(),
+      s.span_metrics.export_failures.load());
 }
 
 }  // namespace bto

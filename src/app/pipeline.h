@@ -22,6 +22,8 @@ class Pipeline : public LineHandler {
 
   void on_line(std::string_view line) override;
   void on_oversized_line(std::string_view prefix, size_t length) override;
+  // Sees every finished span before sampling (span metrics); must outlive the pipeline.
+  void set_span_observer(SpanObserver* observer) noexcept;
 
   // Expire timed-out spans and held orphan ends, log the status line when due;
   // call after each chunk and on idle.

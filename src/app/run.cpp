@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "app/pipeline.h"
@@ -78,7 +80,9 @@ int run(const AppOptions& options) {
   metrics_info.start_time_unix_ms = unix_now_ms();
   metrics_info.queue_capacity = options.batch.max_queue_size;
   const ResourceInfo resource = make_resource(options);
+  SpanMetricsParts span_metrics = make_span_metrics(options, resource, stats.span_metrics);
   Pipeline pipeline(options, make_exporter_factory(options, resource, stats.exporter), stats);
+  if (span_metrics.metrics) pipeline.set_span_observer(span_metrics.metrics.get());
   // Declared after what it reads, so it stops before they go away.
   std::unique_ptr<MetricsServer> metrics;
   if (!options.metrics_listen.empty()) {
@@ -101,7 +105,14 @@ int run(const AppOptions& options) {
                  options.shutdown_timeout.count());
   }
   health.stopping.store(true);  // /readyz: 503 while flushing
+  const auto flush_start = std::chrono::steady_clock::now();
   pipeline.finish(options.shutdown_timeout);
+  if (span_metrics.reader) {
+    // The last metrics export (spans flushed above included) gets what is left of the deadline.
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                             flush_start);
+    span_metrics.reader->shutdown(std::max(options.shutdown_timeout - spent, std::chrono::milliseconds(0)));
+  }
   spdlog::info("summary: {}", format_summary(stats));
   if (metrics) metrics->stop();
   return exit_code;

@@ -26,7 +26,7 @@ ExporterFactory make_exporter_factory(const AppOptions& options, const ResourceI
                                       ExportStats& stats) {
   switch (options.exporter) {
     case TracesExporter::kOtlp:
-      spdlog::info("exporting spans to {} ({}, compression {})", options.otlp.endpoint,
+      spdlog::info("exporting spans to {} ({}, compression {})", redact_url(options.otlp.endpoint),
                    to_string(options.otlp.protocol), to_string(options.otlp.compression));
       return [otlp = options.otlp, resource, &stats] {
         return create_otlp_exporter(otlp, resource, stats);
@@ -39,6 +39,47 @@ ExporterFactory make_exporter_factory(const AppOptions& options, const ResourceI
   return [console = options.console, resource] {
     return create_console_exporter(console, resource);
   };
+}
+
+SpanMetricsParts make_span_metrics(const AppOptions& options, const ResourceInfo& resource,
+                                   SpanMetricsStats& stats) {
+  const SpanMetricsOptions& m = options.metrics;
+  MetricsExporterKind kind = m.exporter;
+  if (kind == MetricsExporterKind::kAuto) {
+    // Where spans go to a collector, so do their metrics; a console session stays quiet.
+    kind = options.exporter == TracesExporter::kOtlp || !m.endpoint.empty() ? MetricsExporterKind::kOtlp
+                                                                             : MetricsExporterKind::kNone;
+  }
+  if (!m.enabled || kind == MetricsExporterKind::kNone) return {};
+  if (const std::string problem = validate_span_metrics_options(m); !problem.empty()) {
+    throw StartupError(problem);
+  }
+  std::unique_ptr<MetricsExporter> exporter;
+  if (kind == MetricsExporterKind::kConsole) {
+    exporter = create_console_metrics_exporter(options.console.out);
+    spdlog::info("printing span metrics every {} ms", m.export_interval.count());
+  } else {
+    // Protocol, headers, TLS, compression and retries as for spans.
+    OtlpOptions otlp = options.otlp;
+    const bool grpc = otlp.protocol == OtlpProtocol::kGrpc;
+    if (!m.endpoint.empty()) {
+      otlp.endpoint = m.endpoint;
+    } else if (!grpc) {  // gRPC addresses the method, not a path: same endpoint as spans
+      otlp.endpoint = otlp_metrics_url_from_traces(options.otlp.endpoint);
+    }
+    otlp.retry.max_elapsed = m.export_timeout;
+    if (const std::string problem = validate_otlp_options(otlp); !problem.empty()) {
+      throw StartupError("metrics: " + problem);
+    }
+    spdlog::info("exporting span metrics to {}{} every {} ms", redact_url(otlp.endpoint), grpc ? " (gRPC)" : "",
+                 m.export_interval.count());
+    exporter = create_otlp_metrics_exporter(resource, grpc ? create_otlp_grpc_metrics_transport(otlp, stats)
+                                                           : create_otlp_http_metrics_transport(otlp, stats));
+  }
+  SpanMetricsParts parts;
+  parts.metrics = create_span_metrics(m, stats);
+  parts.reader = start_metrics_reader(*parts.metrics, std::move(exporter), m.export_interval, m.export_timeout);
+  return parts;
 }
 
 LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals& signals,

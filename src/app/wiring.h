@@ -6,12 +6,23 @@
 #include "app/signals.h"
 #include "config/app_options.h"
 #include "export/span_exporter.h"
+#include "metrics/metrics_exporter.h"
 
 namespace bto {
 
 ResourceInfo make_resource(const AppOptions& options);
 ExporterFactory make_exporter_factory(const AppOptions& options, const ResourceInfo& resource,
                                       ExportStats& stats);
+
+// Span metrics (docs/metrics.md): the aggregator to observe the correlator
+// with, and the thread exporting it. Both null when metrics are off.
+struct SpanMetricsParts {
+  std::unique_ptr<SpanMetrics> metrics;
+  std::unique_ptr<MetricsReader> reader;
+};
+// Throws StartupError on unusable metrics settings.
+SpanMetricsParts make_span_metrics(const AppOptions& options, const ResourceInfo& resource,
+                                   SpanMetricsStats& stats);
 
 struct LiveOutcome {
   int stop_signal = 0;  // SIGINT/SIGTERM that ended the run, or 0

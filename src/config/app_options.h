@@ -10,10 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "config/family_config.h"
 #include "decode/decoder.h"
 #include "export/batch_processor.h"
 #include "export/console_exporter.h"
 #include "export/otlp_exporter.h"
+#include "metrics/span_metrics.h"
 #include "source/bpftrace_process.h"
 #include "spans/correlator.h"
 #include "spans/handlers/event_handler.h"
@@ -30,8 +32,10 @@ struct AppOptions {
   DecodeOptions decode;
   CorrelatorOptions correlator;
   HandlerOptions handlers;
+  DeclaredFamilies families;  // [[family]] tables of the config file
   BatchOptions batch;
   OtlpOptions otlp;
+  SpanMetricsOptions metrics;  // RED metrics from spans (docs/metrics.md)
   SourceOptions source;
   std::chrono::milliseconds shutdown_timeout{10000};
   std::chrono::milliseconds status_interval{0};  // periodic status line; 0 = off

@@ -138,6 +138,15 @@ LoadedConfig load_config(const std::vector<std::string>& args, const EnvLookup& 
     origin.source = raw ? raw->source : "default";
     loaded.origins.push_back(std::move(origin));
   }
+  loaded.options.families = file.families;
+  loaded.options.metrics.derived.insert(loaded.options.metrics.derived.end(), file.families.metrics.begin(),
+                                        file.families.metrics.end());
+  for (size_t i = 0; i < file.families.specs.size(); ++i) {
+    const FamilySpec& spec = file.families.specs[i];
+    loaded.origins.push_back({"family." + spec.name,
+                              spec.span_name.empty() ? "(declared)" : "span_name \"" + spec.span_name + "\"",
+                              file.families.origins[i]});
+  }
   finish_options(loaded.options, passthrough, env);
   return loaded;
 }

@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include "common/errors.h"
+#include "config/family_parser.h"
 
 namespace bto {
 
@@ -14,6 +15,7 @@ std::string file_section(const Setting& setting) {
   if (setting.group == "Batching") return "batch";
   if (setting.group == "OTLP export") return "otlp";
   if (setting.group == "Live tracing") return "live";
+  if (setting.group == "Metrics") return "metrics";
   return "";
 }
 
@@ -67,7 +69,9 @@ ConfigFile read_config_file(const std::string& path, const std::vector<Setting>&
   };
   for (const auto& [name, node] : root) {
     const std::string key(name.str());
-    if (const toml::table* table = node.as_table()) {
+    if (key == "family") {
+      file.families = parse_families(node, path);
+    } else if (const toml::table* table = node.as_table()) {
       for (const auto& [inner_name, inner] : *table) {
         take(key + "." + std::string(inner_name.str()), inner);
       }

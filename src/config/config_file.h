@@ -4,12 +4,14 @@
 //   log_level = "info"
 //   [spans]  max_open_spans = 100000
 //   [otlp]   endpoint = "http://collector:4318/v1/traces"
+//   [[family]] name = "db_query" ...   (event families, see family_config.h)
 // Unknown keys and values of the wrong type fail at start, naming the line.
 
 #include <map>
 #include <string>
 #include <vector>
 
+#include "config/family_config.h"
 #include "config/settings.h"
 
 namespace bto {
@@ -21,6 +23,7 @@ struct FileValue {
 
 struct ConfigFile {
   std::map<std::string, FileValue> values;  // by Setting::key
+  DeclaredFamilies families;                 // [[family]] tables
 };
 
 // The table a setting lives in ("" = top level).

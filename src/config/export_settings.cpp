@@ -8,6 +8,7 @@
 #include "config/settings.h"
 #include "config/setting_values.h"
 #include "config/value_parsers.h"
+#include "export/otlp_grpc_exporter.h"
 
 namespace bto {
 namespace {
@@ -25,7 +26,19 @@ bool has_path(const std::string& url) {
   return path != std::string::npos && path + 1 < url.size();
 }
 
+// gRPC addresses a method, not a URL path: every source is used as is (the
+// OTLP spec's OTEL_EXPORTER_OTLP_ENDPOINT rule for gRPC), and host:port
+// without a scheme is allowed (TLS unless OTEL_EXPORTER_OTLP_INSECURE=true).
+void apply_grpc_endpoint(AppOptions& o, const std::string& v, const std::string& src) {
+  o.otlp.endpoint = src == "env OTEL_ENDPOINT" && v.find("://") == std::string::npos ? "http://" + v : v;
+  o.endpoint_set = true;
+}
+
 void apply_endpoint(AppOptions& o, const std::string& v, const std::string& src) {
+  if (o.otlp.protocol == OtlpProtocol::kGrpc) {  // the protocol row is applied first
+    apply_grpc_endpoint(o, v, src);
+    return;
+  }
   if (v.find("://") == std::string::npos && src != "env OTEL_ENDPOINT") {
     reject("endpoint", src, v, "a URL such as http://localhost:4318/v1/traces");
   }
@@ -45,27 +58,32 @@ void apply_endpoint(AppOptions& o, const std::string& v, const std::string& src)
 
 void add_export_settings(std::vector<Setting>& s) {
   const std::string group = "OTLP export";
-  s.push_back({"endpoint", "--endpoint",
-               {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_ENDPOINT"},
-               group,
-               "Collector URL; setting it selects the OTLP exporter. The _TRACES_ variable is used "
-               "as is, OTEL_EXPORTER_OTLP_ENDPOINT gets /v1/traces appended, OTEL_ENDPOINT is "
-               "host:port",
-               "URL", false, false, apply_endpoint,
-               [](const AppOptions& o) { return o.otlp.endpoint; }});
+  // Before "endpoint": the endpoint's default and path rule depend on the protocol.
   s.push_back({"protocol", "--protocol",
                {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"}, group,
-               "http/protobuf or http/json", "PROTOCOL", false, false,
+               "http/protobuf, http/json or grpc (grpc: default endpoint http://localhost:4317)",
+               "PROTOCOL", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
                  if (v == "http/protobuf") {
                    o.otlp.protocol = OtlpProtocol::kHttpProtobuf;
                  } else if (v == "http/json") {
                    o.otlp.protocol = OtlpProtocol::kHttpJson;
+                 } else if (v == "grpc") {
+                   o.otlp.protocol = OtlpProtocol::kGrpc;
+                   o.otlp.endpoint = kOtlpGrpcDefaultEndpoint;  // until the endpoint row says otherwise
                  } else {
-                   reject("protocol", src, v, "http/protobuf or http/json");
+                   reject("protocol", src, v, "http/protobuf, http/json or grpc");
                  }
                },
                [](const AppOptions& o) { return std::string(to_string(o.otlp.protocol)); }});
+  s.push_back({"endpoint", "--endpoint",
+               {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_ENDPOINT"},
+               group,
+               "Collector URL; setting it selects the OTLP exporter. The _TRACES_ variable is used "
+               "as is, OTEL_EXPORTER_OTLP_ENDPOINT gets /v1/traces appended (not for grpc), "
+               "OTEL_ENDPOINT is host:port",
+               "URL", false, false, apply_endpoint,
+               [](const AppOptions& o) { return redact_url(o.otlp.endpoint); }});
   s.push_back({"headers", "--headers",
                {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"}, group,
                "Request headers, k=v,k2=v2 (percent-encoded values); never logged", "HEADERS",
@@ -133,6 +151,15 @@ void add_export_settings(std::vector<Setting>& s) {
                  o.otlp.client_certificate_file = v;
                },
                [](const AppOptions& o) { return o.otlp.client_certificate_file; }});
+  s.push_back({"insecure", "--insecure",
+               {"OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"}, group,
+               "grpc only: plaintext for an endpoint given as host:port without a scheme "
+               "(http:// and https:// decide by themselves)",
+               "", true, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 o.otlp.insecure = bool_or_reject("insecure", v, src);
+               },
+               [](const AppOptions& o) { return std::string(o.otlp.insecure ? "true" : "false"); }});
   s.push_back({"insecure_skip_verify", "--insecure-skip-verify", {"BTO_INSECURE_SKIP_VERIFY"},
                group,
                "Do not verify the collector's TLS certificate (dangerous; logs a warning)", "",

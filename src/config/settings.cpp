@@ -236,6 +236,7 @@ std::vector<Setting> build_settings() {
   add_trace_settings(s);
   add_export_settings(s);
   add_source_settings(s);
+  add_metrics_settings(s);
   return s;
 }
 

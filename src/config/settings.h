@@ -30,6 +30,7 @@ const std::vector<Setting>& all_settings();
 void add_export_settings(std::vector<Setting>& settings);
 void add_source_settings(std::vector<Setting>& settings);
 void add_trace_settings(std::vector<Setting>& settings);  // sampling, trace context, span limits
+void add_metrics_settings(std::vector<Setting>& settings);  // span metrics (docs/metrics.md)
 std::string settings_footer();
 std::string mask_secret(const std::string& value);
 

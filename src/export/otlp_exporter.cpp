@@ -12,6 +12,7 @@
 #include "common/version.h"
 #include "export/http_transport.h"
 #include "export/otlp_encoder.h"
+#include "export/otlp_grpc_exporter.h"
 #include "export/otlp_response.h"
 
 namespace bto {
@@ -20,7 +21,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// For log lines: no userinfo, no query (either may carry a token).
+}  // namespace
+
 std::string redact_url(std::string_view url) {
   const size_t scheme_end = url.find("://");
   const size_t authority_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
@@ -37,6 +39,8 @@ std::string redact_url(std::string_view url) {
   }
   return out;
 }
+
+namespace {
 
 class OtlpExporter final : public SpanExporter {
  public:
@@ -241,10 +245,12 @@ bool is_token_char(char c) noexcept {
 
 std::unique_ptr<SpanExporter> create_otlp_exporter(const OtlpOptions& options,
                                                    const ResourceInfo& resource, ExportStats& stats) {
+  if (options.protocol == OtlpProtocol::kGrpc) return create_otlp_grpc_exporter(options, resource, stats);
   return std::make_unique<OtlpExporter>(options, resource, stats);
 }
 
 std::string validate_otlp_options(const OtlpOptions& options) {
+  if (options.protocol == OtlpProtocol::kGrpc) return validate_otlp_grpc_options(options);
   const std::string_view url = options.endpoint;
   if (!url.starts_with("http://") && !url.starts_with("https://")) {
     return fmt::format("OTLP endpoint {} must start with http:// or https://", quote_bytes(redact_url(url)));
@@ -291,7 +297,12 @@ KeyValueParse parse_otlp_headers(std::string_view text) {
 }
 
 const char* to_string(OtlpProtocol protocol) noexcept {
-  return protocol == OtlpProtocol::kHttpJson ? "http/json" : "http/protobuf";
+  switch (protocol) {
+    case OtlpProtocol::kHttpJson: return "http/json";
+    case OtlpProtocol::kGrpc: return "grpc";
+    case OtlpProtocol::kHttpProtobuf: break;
+  }
+  return "http/protobuf";
 }
 
 const char* to_string(OtlpCompression compression) noexcept {

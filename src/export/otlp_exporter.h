@@ -16,7 +16,7 @@
 
 namespace bto {
 
-enum class OtlpProtocol { kHttpProtobuf, kHttpJson };
+enum class OtlpProtocol { kHttpProtobuf, kHttpJson, kGrpc };
 enum class OtlpCompression { kNone, kGzip };
 
 struct OtlpOptions {
@@ -29,6 +29,8 @@ struct OtlpOptions {
   std::string client_key_file;          // mTLS
   std::string client_certificate_file;  // mTLS
   bool insecure_skip_verify = false;    // logs a warning once
+  // OTEL_EXPORTER_OTLP_INSECURE: plaintext gRPC for an endpoint without a scheme.
+  bool insecure = false;
   RetryOptions retry;
 };
 
@@ -51,6 +53,10 @@ std::string otlp_traces_url_from_base(std::string_view base);
 // (percent-decoded values). Also rejects names that are not HTTP tokens and
 // values with CR/LF/NUL after decoding. Errors never quote values.
 KeyValueParse parse_otlp_headers(std::string_view text);
+
+// For logs and --print-config: the URL without userinfo and query (either may
+// carry a token).
+std::string redact_url(std::string_view url);
 
 const char* to_string(OtlpProtocol protocol) noexcept;
 const char* to_string(OtlpCompression compression) noexcept;

@@ -211,6 +211,12 @@ FailureDiagnosis diagnose_failure(const std::vector<std::string>& output, int wa
     hint =
         "bpftrace could not attach a uprobe/USDT probe: on current kernels that needs "
         "CAP_SYS_ADMIN (CAP_BPF + CAP_PERFMON are not enough); see docs/deployment.md";
+  } else if (any_line(lines, "failed to initialize usdt context")) {
+    // bpftrace reads the target's /proc/PID/{exe,maps}: ptrace access mode.
+    d.kind = FailureKind::kPrivileges;
+    hint =
+        "bpftrace could not read the target process to find its USDT probes: that needs "
+        "CAP_SYS_PTRACE (and the same PID namespace); see docs/deployment.md";
   } else if (any_line(lines, "tracepoint not found") && !tracefs_present) {
     d.kind = FailureKind::kTracefsMissing;
     hint = "tracefs is not mounted, so tracepoints cannot be found: mount -t tracefs nodev /sys/kernel/tracing";

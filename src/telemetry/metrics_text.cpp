@@ -252,6 +252,17 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   const int64_t last_failed = e.last_export_failure_unix_ms.load(std::memory_order_relaxed);
   m.gauge("last_export_success_timestamp_seconds",
           "Unix time of the last export attempt the backend accepted (0: none yet).", seconds_from_ms(last_ok));
+  // ---- span metrics (docs/metrics.md)
+  const SpanMetricsStats& sm = stats.span_metrics;
+  m.gauge("span_metrics_series", "Attribute sets held by the span metrics (all metrics, overflow sets included).",
+          get(sm.series));
+  m.counter("span_metrics_overflow_measurements_total",
+            "Span measurements recorded into {otel.metric.overflow=true}: a metric hit its cardinality limit.",
+            get(sm.overflow_measurements));
+  m.counter("span_metrics_data_points_exported_total", "Metric data points in exports the collector accepted.",
+            get(sm.data_points_exported));
+  m.counter("span_metrics_export_failures_total", "Metric exports given up (the next one carries the totals).",
+            get(sm.export_failures));
   m.gauge("last_export_failure_timestamp_seconds", "Unix time of the last failed export attempt (0: none yet).",
           seconds_from_ms(last_failed));
 }

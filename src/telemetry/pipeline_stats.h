@@ -8,6 +8,7 @@
 
 #include "decode/decoder.h"
 #include "export/batch_processor.h"
+#include "metrics/span_metrics.h"
 #include "source/bpftrace_process.h"
 #include "spans/correlator.h"
 
@@ -18,6 +19,7 @@ struct PipelineStats {
   CorrelatorStats spans;
   ExportStats exporter;
   SourceStats source;
+  SpanMetricsStats span_metrics;
   std::atomic<uint64_t> bytes_read{0};
 };
 

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -109,7 +110,7 @@ TEST(Config, bad_values_name_the_setting_and_accepted_values) {
   EXPECT_NE(startup_error({"-i", "x", "--console-format", "xml"}).find("text or json"),
             std::string::npos);
   EXPECT_NE(startup_error({"-i", "x"}, {{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc-web"}})
-                .find("http/protobuf or http/json"),
+                .find("http/protobuf, http/json or grpc"),
             std::string::npos);
   EXPECT_NE(startup_error({"-i", "x", "--span-timeout", "soon"}).find("span_timeout"),
             std::string::npos);
@@ -177,7 +178,9 @@ TEST(Config, help_and_version_exit_early) {
 class ConfigFileTest : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
-    path_ = ::testing::TempDir() + "bto_config_test.toml";
+    // Per test and process: ctest runs these tests in parallel processes.
+    path_ = ::testing::TempDir() + "bto_config_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+            "_" + std::to_string(::getpid()) + ".toml";
     std::FILE* f = std::fopen(path_.c_str(), "w");
     std::fputs(text.c_str(), f);
     std::fclose(f);

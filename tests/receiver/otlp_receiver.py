@@ -6,6 +6,9 @@ OpenTelemetry proto schema (compiled by fetch_protos.sh), with fault injection.
 
 Prints the port it listens on (127.0.0.1) as the first stdout line.
   POST /v1/traces  OTLP/HTTP, protobuf or JSON, optionally gzip
+  POST /v1/metrics OTLP/HTTP protobuf (optionally gzip): ExportMetricsServiceRequest,
+                   canonical like traces; faults do not apply
+  GET  /received_metrics  JSON: every data point received, flattened (see record_metrics)
   GET  /received   JSON: every span received (typed), request counts, headers seen
   POST /control    JSON fault settings, applied to the next trace requests:
     {"fail_first": N, "status": S, "message": "...", "retry_after": "2"}
@@ -46,6 +49,7 @@ ARGS = parse_args()
 sys.path.insert(0, ARGS.protos)
 from google.protobuf import json_format  # noqa: E402
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
 
 LOCK = threading.Lock()
 
@@ -65,6 +69,13 @@ def fresh_state():
 
 
 STATE = fresh_state()
+
+
+def fresh_metrics_state():
+    return {"requests": 0, "accepted": 0, "content_encodings": [], "headers": [], "points": [], "errors": []}
+
+
+METRICS = fresh_metrics_state()
 SEEN = set()
 FAULTS = {}
 
@@ -131,6 +142,59 @@ def decode(body, content_type):
     else:
         raise ValueError("unexpected content type %r" % content_type)
     return request
+
+
+def decode_metrics(body):
+    request = metrics_service_pb2.ExportMetricsServiceRequest()
+    request.ParseFromString(body)
+    again = request.SerializeToString(deterministic=True)
+    request.DiscardUnknownFields()
+    if request.SerializeToString(deterministic=True) != again:
+        raise ValueError("protobuf has fields unknown to the official schema")
+    if again != body:
+        raise ValueError("protobuf not canonical or has unknown fields (%d bytes in, %d re-encoded)"
+                         % (len(body), len(again)))
+    return request
+
+
+def record_metrics(request):
+    """One entry per data point, with its metric, scope and resource."""
+    with LOCK:
+        for rm in request.resource_metrics:
+            resource = attr_list(rm.resource.attributes)
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    kind = metric.WhichOneof("data")
+                    data = getattr(metric, kind)
+                    for p in data.data_points:
+                        point = {
+                            "metric": metric.name,
+                            "description": metric.description,
+                            "unit": metric.unit,
+                            "kind": kind,
+                            "temporality": int(getattr(data, "aggregation_temporality", 0)),
+                            "is_monotonic": bool(getattr(data, "is_monotonic", False)),
+                            "attributes": attr_list(p.attributes),
+                            "start": str(p.start_time_unix_nano),
+                            "time": str(p.time_unix_nano),
+                            "resource": resource,
+                            "scope_name": sm.scope.name,
+                            "scope_version": sm.scope.version,
+                        }
+                        if kind == "histogram":
+                            point.update({
+                                "count": str(p.count),
+                                "sum": repr(p.sum) if p.HasField("sum") else None,
+                                "min": repr(p.min) if p.HasField("min") else None,
+                                "max": repr(p.max) if p.HasField("max") else None,
+                                "bucket_counts": [str(c) for c in p.bucket_counts],
+                                "explicit_bounds": [repr(b) for b in p.explicit_bounds],
+                            })
+                        elif kind in ("sum", "gauge"):
+                            which = p.WhichOneof("value")
+                            point["value"] = str(p.as_int) if which == "as_int" else repr(p.as_double)
+                            point["value_type"] = str(which)
+                        METRICS["points"].append(point)
 
 
 def record(request):
@@ -201,6 +265,11 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def do_GET(self):
+        if self.path == "/received_metrics":
+            with LOCK:
+                body = json.dumps(METRICS).encode()
+            self.send(200, body, "application/json")
+            return
         if self.path != "/received":
             self.send(404, b"not found", "text/plain")
             return
@@ -215,6 +284,8 @@ class Handler(BaseHTTPRequestHandler):
                 if settings.get("reset"):
                     STATE.clear()
                     STATE.update(fresh_state())
+                    METRICS.clear()
+                    METRICS.update(fresh_metrics_state())
                     SEEN.clear()
                     FAULTS.clear()
                 if "status" in settings:
@@ -230,6 +301,9 @@ class Handler(BaseHTTPRequestHandler):
                 if "partial_success" in settings:
                     FAULTS["partial"] = settings["partial_success"]
             self.send(200, b"{}", "application/json")
+            return
+        if self.path == "/v1/metrics":
+            self.handle_metrics()
             return
         if self.path != "/v1/traces":
             self.send(404, b"not found", "text/plain")
@@ -297,6 +371,33 @@ class Handler(BaseHTTPRequestHandler):
                 inner = varint(1 << 3) + varint(partial.get("rejected", 0)) + ld(2, partial.get("message", "").encode())
                 response = ld(1, inner)
             self.send(200, response, "application/x-protobuf")
+
+
+    def handle_metrics(self):
+        body = self.read_body()
+        content_type = self.headers.get("Content-Type", "")
+        encoding = self.headers.get("Content-Encoding", "")
+        with LOCK:
+            METRICS["requests"] += 1
+            METRICS["content_encodings"].append(encoding)
+            METRICS["headers"].append({k.lower(): v for k, v in self.headers.items()})
+        try:
+            if not content_type.startswith("application/x-protobuf"):
+                raise ValueError("unexpected content type %r" % content_type)
+            if encoding == "gzip":
+                body = gzip.decompress(body)
+            elif encoding:
+                raise ValueError("unexpected Content-Encoding %r" % encoding)
+            request = decode_metrics(body)
+        except Exception as error:  # noqa: BLE001 - report anything as a schema failure
+            with LOCK:
+                METRICS["errors"].append("%s: %s" % (type(error).__name__, error))
+            self.send(400, ("bad request: %s" % error).encode(), "text/plain")
+            return
+        record_metrics(request)
+        with LOCK:
+            METRICS["accepted"] += 1
+        self.send(200, b"", "application/x-protobuf")
 
 
 class Server(ThreadingHTTPServer):

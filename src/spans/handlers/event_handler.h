@@ -19,6 +19,9 @@ enum class SemconvMode : uint8_t { kLegacy, kStable, kDuplicate };
 
 struct HandlerOptions {
   SemconvMode semconv = SemconvMode::kLegacy;
+  // http_request spans named "{method} {route}" (route from normalize_route)
+  // with http.route set, instead of "HTTP {method} {uri}".
+  bool span_name_route = false;
 };
 
 class EventHandler {

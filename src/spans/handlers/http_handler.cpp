@@ -1,7 +1,9 @@
-// http_request_{start,end}: "HTTP {METHOD} {URI}", server span.
+// http_request_{start,end}: "HTTP {METHOD} {URI}", server span; with
+// span_name_route, "{METHOD} {route}" and http.route (low-cardinality names).
 
 #include "spans/handlers/builtin_handlers.h"
 #include "spans/handlers/field_util.h"
+#include "spans/route_normalizer.h"
 
 namespace bto {
 namespace {
@@ -13,13 +15,21 @@ bool stable(SemconvMode mode) { return mode != SemconvMode::kLegacy; }
 
 class HttpHandler final : public EventHandler {
  public:
-  explicit HttpHandler(const HandlerOptions& options) : mode_(options.semconv) {}
+  explicit HttpHandler(const HandlerOptions& options)
+      : mode_(options.semconv), route_names_(options.span_name_route) {}
 
   bool can_handle(std::string_view family) const override { return family == "http_request"; }
 
   void on_start(const Event& event, SpanRecord& span) override {
     span.kind = SpanKind::kServer;
     const Mapped mapped = map_fields(event, span);
+    if (route_names_ && mapped.uri != nullptr) {
+      // Semantic conventions: "{method} {http.route}" (map_fields left the route in route_).
+      span.name.assign(mapped.method != nullptr ? mapped.method->value.string_value : std::string_view("HTTP"));
+      span.name.push_back(' ');
+      span.name.append(route_);
+      return;
+    }
     span.name.assign("HTTP");
     if (mapped.method != nullptr) {
       span.name.push_back(' ');
@@ -43,7 +53,7 @@ class HttpHandler final : public EventHandler {
     return field != nullptr && field->value.type == ValueType::kString ? field : nullptr;
   }
 
-  Mapped map_fields(const Event& event, SpanRecord& span) const {
+  Mapped map_fields(const Event& event, SpanRecord& span) {
     Mapped mapped;
     mapped.method = string_field(find_field(event, "method"));
     mapped.uri = string_field(find_first(event, {"uri", "url", "path"}));
@@ -57,7 +67,13 @@ class HttpHandler final : public EventHandler {
       if (legacy(mode_)) attributes.set_string("http.method", method);
       if (stable(mode_)) attributes.set_string("http.request.method", method);
     }
-    if (mapped.uri != nullptr) set_url(attributes, mapped.uri->value.string_value);
+    if (mapped.uri != nullptr) {
+      set_url(attributes, mapped.uri->value.string_value);
+      if (route_names_) {
+        normalize_route(mapped.uri->value.string_value, route_);
+        attributes.set_string("http.route", route_);
+      }
+    }
     if (status != nullptr) {
       if (legacy(mode_)) attributes.set_int("http.status_code", code);
       if (stable(mode_)) attributes.set_int("http.response.status_code", code);
@@ -80,6 +96,8 @@ class HttpHandler final : public EventHandler {
   }
 
   SemconvMode mode_;
+  bool route_names_;
+  std::string route_;  // scratch, reused (reader thread only)
 };
 
 }  // namespace

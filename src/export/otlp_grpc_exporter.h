@@ -1,0 +1,36 @@
+#pragma once
+// OTLP/gRPC span exporter: the protobuf bytes of encode_otlp_protobuf() sent
+// as a generic unary call to TraceService/Export over a persistent channel,
+// with the same retry, timeout, shutdown and counting semantics as the
+// OTLP/HTTP exporter (docs/otlp.md, "OTLP/gRPC").
+
+#include <memory>
+#include <string>
+
+#include "export/batch_processor.h"
+#include "export/otlp_exporter.h"
+
+namespace bto {
+
+// Where an unset endpoint points with protocol grpc (OTLP spec).
+inline constexpr const char* kOtlpGrpcDefaultEndpoint = "http://localhost:4317";
+
+// Same contract as create_otlp_exporter (which calls this for OtlpProtocol::kGrpc):
+// counts export_requests, export_retries, export_failures,
+// dropped_partial_success, export_latency_us_total; shutdown() from another
+// thread cancels an in-flight call and interrupts a backoff wait.
+// Throws std::runtime_error when a TLS file cannot be read (validate first).
+std::unique_ptr<SpanExporter> create_otlp_grpc_exporter(const OtlpOptions& options,
+                                                        const ResourceInfo& resource, ExportStats& stats);
+
+// validate_otlp_options() for protocol grpc: endpoint scheme, TLS files,
+// header names and values usable as gRPC metadata.
+std::string validate_otlp_grpc_options(const OtlpOptions& options);
+
+// OTLP/gRPC failure handling (https://opentelemetry.io/docs/specs/otlp/#failures):
+// CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and
+// DATA_LOSS are retryable; RESOURCE_EXHAUSTED only when the server sent
+// RetryInfo; every other code is permanent.
+ExportResult classify_grpc_status(int code, bool has_retry_info) noexcept;
+
+}  // namespace bto

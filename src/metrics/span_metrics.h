@@ -1,0 +1,106 @@
+#pragma once
+// RED metrics derived from finished spans (before sampling): the aggregator is
+// a SpanObserver on the reader thread; an exporter thread collects cumulative
+// snapshots from it. docs/metrics.md lists every metric and attribute.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spans/span_observer.h"
+#include "spans/span_record.h"
+
+namespace bto {
+
+// A metric declared in the config file for one event family.
+struct DerivedMetric {
+  std::string family;
+  std::string name;
+  enum class Kind { kHistogram, kCounter } kind = Kind::kHistogram;
+  std::vector<std::string> attributes;  // span attribute keys; a missing one is left out of the set
+  std::string unit;                     // histogram: s (default), ms, us or ns; counter: free
+  std::string description;
+};
+
+// OTEL_METRICS_EXPORTER; kAuto: otlp when traces go to OTLP, else none.
+enum class MetricsExporterKind : uint8_t { kAuto, kOtlp, kConsole, kNone };
+
+struct SpanMetricsOptions {
+  bool enabled = true;  // false: no aggregation, no export, whatever the exporter says
+  MetricsExporterKind exporter = MetricsExporterKind::kAuto;
+  std::chrono::milliseconds export_interval{60000};  // OTEL_METRIC_EXPORT_INTERVAL
+  std::chrono::milliseconds export_timeout{30000};   // OTEL_METRIC_EXPORT_TIMEOUT, retries included
+  // Attribute sets per metric, the overflow set included (OpenTelemetry SDK semantics).
+  size_t cardinality_limit = 2000;
+  // Seconds; the explicit bucket boundaries semantic conventions advise for
+  // http.server.request.duration.
+  std::vector<double> duration_buckets = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+                                          0.5,   0.75, 1,     2.5,  5,     7.5, 10};
+  std::vector<DerivedMetric> derived;
+  // Full URL; resolved by config (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else
+  // OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, else next to the traces URL).
+  std::string endpoint;
+};
+
+// Written by the aggregator (reader thread) and the metrics exporter; read by
+// /metrics and the summary.
+struct SpanMetricsStats {
+  std::atomic<uint64_t> spans_observed{0};
+  std::atomic<uint64_t> series{0};                 // gauge: attribute sets over all metrics
+  std::atomic<uint64_t> overflow_measurements{0};  // recorded into {otel.metric.overflow=true}
+  std::atomic<uint64_t> export_requests{0};
+  std::atomic<uint64_t> export_failures{0};  // collections whose export was given up
+  std::atomic<uint64_t> data_points_exported{0};
+  std::atomic<uint64_t> data_points_rejected{0};  // partial success from the collector
+};
+
+// ---- snapshot: what the exporter encodes ----------------------------------
+
+enum class MetricKind : uint8_t { kHistogram, kCounter };
+
+struct MetricPoint {
+  AttributeList attributes;
+  uint64_t start_time_unix_ns = 0;  // when the attribute set was first seen
+  uint64_t count = 0;
+  double sum = 0, min = 0, max = 0;      // histograms
+  std::vector<uint64_t> bucket_counts;  // histograms: bounds.size() + 1
+};
+
+struct MetricStream {
+  std::string name, description, unit;
+  MetricKind kind = MetricKind::kHistogram;
+  std::vector<double> bounds;  // histograms
+  std::vector<MetricPoint> points;
+};
+
+// Cumulative temporality: every collection carries every attribute set seen
+// since start. Reused between collections (no allocation once grown).
+struct MetricsSnapshot {
+  uint64_t time_unix_ns = 0;
+  std::vector<MetricStream> metrics;  // metrics without points are left out
+  size_t data_points() const noexcept;
+};
+
+class SpanMetrics : public SpanObserver {
+ public:
+  // Any thread (the exporter's): replaces `out` with the current totals. The
+  // reader thread waits only while numbers are copied.
+  virtual void collect(MetricsSnapshot& out) = 0;
+};
+
+std::unique_ptr<SpanMetrics> create_span_metrics(const SpanMetricsOptions& options, SpanMetricsStats& stats);
+
+// Empty when usable, else a message for the user.
+std::string validate_span_metrics_options(const SpanMetricsOptions& options);
+
+// Names of the built-in metrics (docs/metrics.md).
+inline constexpr std::string_view kHttpServerDuration = "http.server.request.duration";
+inline constexpr std::string_view kSpanCount = "bpftrace.spans";
+inline constexpr std::string_view kSpanDuration = "bpftrace.span.duration";
+
+}  // namespace bto
