@@ -15,7 +15,6 @@ struct Pipeline::Parts {
   std::unique_ptr<Clock> clock = create_system_clock();
   TimestampConverter timestamps{*clock};
   HandlerRegistry handlers;
-  FamilyStats family_stats;  // declared families ([[family]]); not yet in PipelineStats
   SpanPool pool;
   std::unique_ptr<BatchProcessor> batch;
   std::unique_ptr<Correlator> correlator;
@@ -35,7 +34,7 @@ struct Pipeline::Parts {
       next_status = now + status_interval;
     }
     // Declared families first: one may replace a built-in (e.g. http_request).
-    register_config_families(handlers, options.families.specs, family_stats);
+    register_config_families(handlers, options.families.specs, stats.families);
     register_builtin_handlers(handlers);
     batch = create_batch_processor(options.batch, make_exporter, pool, stats.exporter);
     correlator =
@@ -92,7 +91,8 @@ std::string format_summary(const PipelineStats& s) {
       "attributes_dropped={} families_rejected={} | export: exported={} dropped={} (queue_full={} rejected={} "
       "retries_exhausted={} shutdown={}) rejected_by_collector={} requests={} retries={} | "
       "bpftrace: starts={} restarts={} | span metrics: metric_series={} metric_overflow={} "
-      "metric_points_exported={} metric_export_failures={}",
+      "metric_points_exported={} metric_export_failures={} | families: template_fields_missing={} "
+      "rule_fields_missing={} conversions_failed={}",
       d.lines.load(), d.events.load(), d.ignored_records.load(), d.malformed_total(),
       d.malformed_json.load(), d.not_an_object.load(), d.missing_event.load(),
       d.wrong_type.load(), d.oversized.load(), d.invalid_utf8.load(), d.lost_events.load(),
@@ -109,7 +109,8 @@ std::string format_summary(const PipelineStats& s) {
       e.dropped_partial_success.load(), e.export_requests.load(), e.export_retries.load(),
       s.source.starts.load(), s.source.restarts.load(), s.span_metrics.series.load(),
       s.span_metrics.overflow_measurements.load(), s.span_metrics.data_points_exported.load(),
-      s.span_metrics.export_failures.load());
+      s.span_metrics.export_failures.load(), s.families.template_fields_missing.load(),
+      s.families.rule_fields_missing.load(), s.families.conversions_failed.load());
 }
 
 }  // namespace bto

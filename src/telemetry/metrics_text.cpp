@@ -252,6 +252,8 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   const int64_t last_failed = e.last_export_failure_unix_ms.load(std::memory_order_relaxed);
   m.gauge("last_export_success_timestamp_seconds",
           "Unix time of the last export attempt the backend accepted (0: none yet).", seconds_from_ms(last_ok));
+  m.gauge("last_export_failure_timestamp_seconds", "Unix time of the last failed export attempt (0: none yet).",
+          seconds_from_ms(last_failed));
   // ---- span metrics (docs/metrics.md)
   const SpanMetricsStats& sm = stats.span_metrics;
   m.gauge("span_metrics_series", "Attribute sets held by the span metrics (all metrics, overflow sets included).",
@@ -263,8 +265,16 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
             get(sm.data_points_exported));
   m.counter("span_metrics_export_failures_total", "Metric exports given up (the next one carries the totals).",
             get(sm.export_failures));
-  m.gauge("last_export_failure_timestamp_seconds", "Unix time of the last failed export attempt (0: none yet).",
-          seconds_from_ms(last_failed));
+  // ---- declared families (docs/families.md)
+  const FamilyStats& f = stats.families;
+  m.counter("family_template_fields_missing_total",
+            "Span-name or status-message placeholders of declared families with no value (rendered empty).",
+            get(f.template_fields_missing));
+  m.counter("family_rule_fields_missing_total",
+            "Status rules of declared families on an absent field (evaluated as false).", get(f.rule_fields_missing));
+  m.counter("family_conversions_failed_total",
+            "Attribute type conversions of declared families that failed (the value keeps its own type).",
+            get(f.conversions_failed));
 }
 
 }  // namespace bto

@@ -11,6 +11,7 @@
 #include "metrics/span_metrics.h"
 #include "source/bpftrace_process.h"
 #include "spans/correlator.h"
+#include "spans/handlers/config_family_handler.h"
 
 namespace bto {
 
@@ -20,6 +21,7 @@ struct PipelineStats {
   ExportStats exporter;
   SourceStats source;
   SpanMetricsStats span_metrics;
+  FamilyStats families;  // declared ([[family]]) families
   std::atomic<uint64_t> bytes_read{0};
 };
 

@@ -53,8 +53,10 @@ sys.path.insert(0, ARGS.protos)
 import grpc  # noqa: E402
 from google.protobuf import any_pb2, duration_pb2  # noqa: E402
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
 
 TRACE_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+METRICS_METHOD = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 LOCK = threading.Lock()
 
 
@@ -69,6 +71,7 @@ def fresh_state():
         "spans": [],
         "duplicates": 0,
         "errors": [],
+        "metric_names": [],     # one entry per metric in accepted MetricsService/Export calls
     }
 
 
@@ -107,8 +110,8 @@ def attr_list(kvs):
     return out
 
 
-def decode(body):
-    request = trace_service_pb2.ExportTraceServiceRequest()
+def decode(body, message=trace_service_pb2.ExportTraceServiceRequest):
+    request = message()
     request.ParseFromString(body)
     again = request.SerializeToString(deterministic=True)
     request.DiscardUnknownFields()
@@ -217,8 +220,27 @@ def export(body, context):
     return ld(1, inner)
 
 
+def export_metrics(body, context):
+    """MetricsService/Export: decoded with the official schema, names recorded."""
+    try:
+        request = decode(body, metrics_service_pb2.ExportMetricsServiceRequest)
+    except Exception as error:  # noqa: BLE001 - any decode failure is the client's fault
+        with LOCK:
+            STATE["errors"].append("metrics: %s" % error)
+        context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
+        context.set_details("bad metrics request: %s" % error)
+        return b""
+    with LOCK:
+        for rm in request.resource_metrics:
+            for sm in rm.scope_metrics:
+                STATE["metric_names"].extend(m.name for m in sm.metrics)
+    return b""
+
+
 class Handler(grpc.GenericRpcHandler):
     def service(self, handler_call_details):
+        if handler_call_details.method == METRICS_METHOD:
+            return grpc.unary_unary_rpc_method_handler(export_metrics)
         if handler_call_details.method != TRACE_METHOD:
             return None  # UNIMPLEMENTED
         # No (de)serializers: the handler gets and returns raw bytes.

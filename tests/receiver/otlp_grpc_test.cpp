@@ -21,6 +21,8 @@
 #include "export/grpc_transport.h"
 #include "export/otlp_exporter.h"
 #include "export/otlp_grpc_exporter.h"
+#include "metrics/metrics_exporter.h"
+#include "metrics/span_metrics.h"
 #include "span_fixtures.h"
 #include "test_receiver.h"
 
@@ -713,6 +715,40 @@ TEST(OtlpGrpcConfig, header_that_is_not_grpc_metadata_fails_at_start_without_its
       {{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}, {"OTEL_EXPORTER_OTLP_HEADERS", "grpc-status=s3cr3t"}});
   EXPECT_NE(std::string::npos, error.find("gRPC metadata")) << error;
   EXPECT_EQ(std::string::npos, error.find("s3cr3t")) << error;
+}
+
+// ---- span metrics over gRPC (MetricsService/Export) ------------------------
+
+TEST(OtlpGrpcMetrics, span_metrics_arrive_through_the_metrics_service) {
+  GrpcReceiver receiver;
+  SpanMetricsStats stats;
+  auto metrics = create_span_metrics({}, stats);
+  SpanRecord http;
+  http.start_time_unix_ns = 1'700'000'000'000'000'000ULL;
+  http.end_time_unix_ns = http.start_time_unix_ns + 20'000'000;
+  http.attributes.set_string("http.method", "GET");
+  http.attributes.set_string("http.url", "/users/7");
+  http.attributes.set_int("http.status_code", 200);
+  metrics->on_span_finished("http_request", http);
+  SpanRecord job;
+  job.end_time_unix_ns = 1'000'000;
+  metrics->on_span_finished("job", job);
+  MetricsSnapshot snapshot;
+  metrics->collect(snapshot);
+
+  OtlpOptions options = fast_options(receiver.endpoint());
+  options.compression = OtlpCompression::kGzip;
+  auto exporter = create_otlp_metrics_exporter(test_resource(), create_otlp_grpc_metrics_transport(options, stats));
+  EXPECT_EQ(exporter->export_metrics(snapshot, std::chrono::steady_clock::now() + 10s), ExportResult::kSuccess);
+
+  const Received got = receiver.received();
+  EXPECT_TRUE(got.errors.empty()) << got.errors.front();
+  const std::multiset<std::string> names(got.metric_names.begin(), got.metric_names.end());
+  EXPECT_EQ(names.count("http.server.request.duration"), 1u);
+  EXPECT_EQ(names.count("bpftrace.spans"), 1u);
+  EXPECT_EQ(names.count("bpftrace.span.duration"), 1u);
+  EXPECT_GT(stats.data_points_exported.load(), 0u);
+  EXPECT_EQ(got.spans.size(), 0u);  // metrics only: nothing on the trace service
 }
 
 }  // namespace

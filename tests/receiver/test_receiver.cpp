@@ -144,6 +144,10 @@ Received TestReceiver::received() {
   for (auto e : root["content_encodings"].get_array()) r.content_encodings.emplace_back(e.get_string().value());
   for (auto e : root["client_ports"].get_array()) r.client_ports.push_back(static_cast<int>(e.get_int64().value()));
   for (auto e : root["errors"].get_array()) r.errors.emplace_back(e.get_string().value());
+  simdjson::dom::array metric_names;
+  if (!root["metric_names"].get_array().get(metric_names)) {
+    for (auto e : metric_names) r.metric_names.emplace_back(e.get_string().value());
+  }
   for (simdjson::dom::object h : root["headers"].get_array()) {
     std::map<std::string, std::string> map;
     for (auto [k, v] : h) map.emplace(std::string(k), std::string(v.get_string().value()));

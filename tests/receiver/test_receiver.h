@@ -48,6 +48,7 @@ struct Received {
   std::vector<int> client_ports;
   std::vector<ReceivedSpan> spans;
   std::vector<std::string> errors;
+  std::vector<std::string> metric_names;  // gRPC receiver only: metrics in accepted MetricsService calls
 };
 
 struct ReceiverOptions {

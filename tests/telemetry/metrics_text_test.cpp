@@ -158,6 +158,10 @@ void fill(PipelineStats& s) {
   }
   s.source.last_exit_code.store(137);
   s.source.attached.store(true);
+  for (auto* a : {&s.families.template_fields_missing, &s.families.rule_fields_missing,
+                  &s.families.conversions_failed}) {
+    a->store(next++);
+  }
   s.bytes_read.store(next++);
 }
 
@@ -270,6 +274,9 @@ TEST(MetricsText, values_equal_the_atomics) {
       {"bpftrace_otel_bpftrace_oversized_lines_total", s.oversized_lines},
       {"bpftrace_otel_bpftrace_last_exit_code", 137},
       {"bpftrace_otel_bpftrace_attached", 1},
+      {"bpftrace_otel_family_template_fields_missing_total", stats.families.template_fields_missing},
+      {"bpftrace_otel_family_rule_fields_missing_total", stats.families.rule_fields_missing},
+      {"bpftrace_otel_family_conversions_failed_total", stats.families.conversions_failed},
       {"bpftrace_otel_input_bytes_total", stats.bytes_read},
       {R"(bpftrace_otel_build_info{version="1.2.3"})", 1},
   };
