@@ -421,19 +421,24 @@ TEST(OtlpGrpcExporter, batch_processor_counts_match_what_the_receiver_got) {
   EXPECT_EQ(static_cast<uint64_t>(got.accepted) + 2, stats.export_requests);
 }
 
-// The method is an option: a metrics call reaches a server that only serves
-// traces and gets UNIMPLEMENTED, which is permanent.
+// The method is an option: a call of a method the server does not serve gets
+// UNIMPLEMENTED (permanent) and never reaches the trace handler; the metrics
+// method reaches the metrics handler.
 TEST(GrpcTransport, calls_the_configured_method) {
   GrpcReceiver receiver;
   GrpcTransportOptions options;
   options.endpoint = receiver.endpoint();
-  options.method = kOtlpMetricsExportMethod;
-  auto transport = create_grpc_transport(options);
-  const GrpcResponse& response = transport->call("", 3s);
+  options.method = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+  auto unserved = create_grpc_transport(options);
+  const GrpcResponse& response = unserved->call("", 3s);
   EXPECT_EQ(12, response.code) << response.message;  // UNIMPLEMENTED
   EXPECT_STREQ("UNIMPLEMENTED", grpc_code_name(response.code));
   EXPECT_EQ(ExportResult::kPermanent, classify_grpc_status(response.code, false));
-  EXPECT_EQ(0, receiver.received().requests) << "the trace handler must not see it";
+
+  options.method = kOtlpMetricsExportMethod;
+  auto metrics = create_grpc_transport(options);
+  EXPECT_EQ(0, metrics->call("", 3s).code);  // an empty ExportMetricsServiceRequest is valid
+  EXPECT_EQ(0, receiver.received().requests) << "the trace handler must not see either call";
 }
 
 // ---- TLS ---------------------------------------------------------------------
