@@ -22,6 +22,7 @@
 #include <stdexcept>
 
 #include "common/log.h"
+#include "export/protobuf_reader.h"
 
 namespace bto {
 namespace {
@@ -188,60 +189,12 @@ class GrpcTransportImpl final : public GrpcTransport {
   bool aborted_ = false;                   // guarded by mutex_
 };
 
-// ---- minimal protobuf reading for google.rpc.Status / RetryInfo -----------
-
-struct Reader {
-  std::string_view data;
-  size_t pos = 0;
-
-  bool varint(uint64_t& v) noexcept {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos >= data.size()) return false;
-      const auto byte = static_cast<uint8_t>(data[pos++]);
-      v |= uint64_t{byte & 0x7fu} << shift;
-      if ((byte & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  // One field; a length-delimited payload lands in `bytes`, a varint in `value`.
-  bool field(uint32_t& number, uint32_t& wire, uint64_t& value, std::string_view& bytes) noexcept {
-    uint64_t key;
-    if (!varint(key)) return false;
-    number = static_cast<uint32_t>(key >> 3);
-    wire = static_cast<uint32_t>(key & 7);
-    if (number == 0) return false;
-    switch (wire) {
-      case 0:
-        return varint(value);
-      case 1:
-        return skip(8);
-      case 5:
-        return skip(4);
-      case 2: {
-        uint64_t length;
-        if (!varint(length) || length > data.size() - pos) return false;
-        bytes = data.substr(pos, length);
-        pos += length;
-        return true;
-      }
-      default:
-        return false;
-    }
-  }
-  bool skip(size_t n) noexcept {
-    if (n > data.size() - pos) return false;
-    pos += n;
-    return true;
-  }
-};
-
 // google.protobuf.Duration { int64 seconds = 1; int32 nanos = 2; }
 std::optional<std::chrono::milliseconds> parse_duration_message(std::string_view bytes) noexcept {
   constexpr int64_t kMaxSeconds = 86400;  // as parse_retry_after: a day at most
-  Reader r{bytes};
+  ProtobufReader r(bytes);
   int64_t seconds = 0, nanos = 0;
-  while (r.pos < r.data.size()) {
+  while (!r.done()) {
     uint32_t number, wire;
     uint64_t value = 0;
     std::string_view payload;
@@ -315,16 +268,16 @@ std::optional<std::chrono::milliseconds> grpc_retry_delay(std::string_view statu
   // google.rpc.Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; }
   // Any { string type_url = 1; bytes value = 2; }  RetryInfo { Duration retry_delay = 1; }
   constexpr std::string_view kRetryInfo = "type.googleapis.com/google.rpc.RetryInfo";
-  Reader status{status_details};
-  while (status.pos < status.data.size()) {
+  ProtobufReader status(status_details);
+  while (!status.done()) {
     uint32_t number, wire;
     uint64_t value = 0;
     std::string_view any_bytes;
     if (!status.field(number, wire, value, any_bytes)) return std::nullopt;
     if (number != 3 || wire != 2) continue;
-    Reader any{any_bytes};
+    ProtobufReader any(any_bytes);
     std::string_view type_url, payload;
-    while (any.pos < any.data.size()) {
+    while (!any.done()) {
       uint32_t n, w;
       std::string_view bytes;
       if (!any.field(n, w, value, bytes)) return std::nullopt;
@@ -332,9 +285,9 @@ std::optional<std::chrono::milliseconds> grpc_retry_delay(std::string_view statu
       if (n == 2 && w == 2) payload = bytes;
     }
     if (type_url != kRetryInfo) continue;
-    Reader info{payload};
+    ProtobufReader info(payload);
     std::optional<std::chrono::milliseconds> delay = std::chrono::milliseconds(0);
-    while (info.pos < info.data.size()) {
+    while (!info.done()) {
       uint32_t n, w;
       std::string_view bytes;
       if (!info.field(n, w, value, bytes)) return std::nullopt;

@@ -1,8 +1,8 @@
 #pragma once
-// OTLP/gRPC span exporter: the protobuf bytes of encode_otlp_protobuf() sent
+// OTLP/gRPC span export: the protobuf bytes of encode_otlp_protobuf() sent
 // as a generic unary call to TraceService/Export over a persistent channel,
-// with the same retry, timeout, shutdown and counting semantics as the
-// OTLP/HTTP exporter (docs/otlp.md, "OTLP/gRPC").
+// through the same exporter and retrying sender as OTLP/HTTP, so retry,
+// timeout, shutdown and counting are the same (docs/otlp.md, "OTLP/gRPC").
 
 #include <memory>
 #include <string>
@@ -15,7 +15,7 @@ namespace bto {
 // Where an unset endpoint points with protocol grpc (OTLP spec).
 inline constexpr const char* kOtlpGrpcDefaultEndpoint = "http://localhost:4317";
 
-// Same contract as create_otlp_exporter (which calls this for OtlpProtocol::kGrpc):
+// create_otlp_exporter with protocol grpc, whatever options.protocol says. Same contract:
 // counts export_requests, export_retries, export_failures,
 // dropped_partial_success, export_latency_us_total; shutdown() from another
 // thread cancels an in-flight call and interrupts a backoff wait.

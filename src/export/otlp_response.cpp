@@ -1,68 +1,14 @@
-#include <algorithm>
 #include "export/otlp_response.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
 #include "common/log.h"
+#include "export/protobuf_reader.h"
 
 namespace bto {
 namespace {
-
-// ---- protobuf --------------------------------------------------------------
-
-class ProtoReader {
- public:
-  explicit ProtoReader(std::string_view data) noexcept : data_(data) {}
-  bool done() const noexcept { return pos_ >= data_.size(); }
-
-  bool varint(uint64_t& v) noexcept {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= data_.size()) return false;
-      const auto byte = static_cast<uint8_t>(data_[pos_++]);
-      v |= uint64_t{byte & 0x7fu} << shift;
-      if ((byte & 0x80) == 0) return true;
-    }
-    return false;
-  }
-
-  // Reads one field; length-delimited payloads land in `bytes`, others are skipped.
-  bool field(uint32_t& number, uint32_t& wire_type, uint64_t& value, std::string_view& bytes) noexcept {
-    uint64_t key;
-    if (!varint(key)) return false;
-    number = static_cast<uint32_t>(key >> 3);
-    wire_type = static_cast<uint32_t>(key & 7);
-    if (number == 0) return false;
-    switch (wire_type) {
-      case 0:
-        return varint(value);
-      case 1:
-        return skip(8);
-      case 5:
-        return skip(4);
-      case 2: {
-        uint64_t length;
-        if (!varint(length) || length > data_.size() - pos_) return false;
-        bytes = data_.substr(pos_, length);
-        pos_ += length;
-        return true;
-      }
-      default:
-        return false;  // groups are not used by OTLP
-    }
-  }
-
- private:
-  bool skip(size_t n) noexcept {
-    if (n > data_.size() - pos_) return false;
-    pos_ += n;
-    return true;
-  }
-
-  std::string_view data_;
-  size_t pos_ = 0;
-};
 
 // ---- JSON: just enough to pick a few fields out of a small object ----------
 
@@ -203,7 +149,7 @@ class JsonReader {
 
 bool parse_partial_success_protobuf(std::string_view body, PartialSuccess& out) noexcept {
   out = PartialSuccess{};
-  ProtoReader response(body);
+  ProtobufReader response(body);
   while (!response.done()) {
     uint32_t number, wire;
     uint64_t value = 0;
@@ -213,7 +159,7 @@ bool parse_partial_success_protobuf(std::string_view body, PartialSuccess& out) 
       return false;
     }
     if (number != 1 || wire != 2) continue;
-    ProtoReader partial(bytes);
+    ProtobufReader partial(bytes);
     while (!partial.done()) {
       std::string_view inner;
       if (!partial.field(number, wire, value, inner)) {
@@ -262,7 +208,7 @@ std::string error_message_from_body(std::string_view body, std::string_view cont
   constexpr size_t kMaxShown = 256;
   if (body.empty()) return {};
   if (content_type.find("protobuf") != std::string_view::npos) {
-    ProtoReader status(body);
+    ProtobufReader status(body);
     while (!status.done()) {
       uint32_t number, wire;
       uint64_t value = 0;
