@@ -221,27 +221,36 @@ struct ReservedFields {
   const FieldValue* span_id = nullptr;
 
   explicit ReservedFields(const Event& event) noexcept {
+    using handler_util::key_is;
     for (const EventField& field : event.fields) {
       const std::string_view key = field.key;
-      if (key == "request_id") {
-        request_id = &field.value;
-      } else if (key == "parent_id") {
-        parent_id = &field.value;
-      } else if (key == "timestamp") {
-        timestamp = &field.value;
-      } else if (key == "duration") {
-        duration = &field.value;
-      } else if (key == "tid") {
-        tid = &field.value;
-      } else if (key == "traceparent") {
-        traceparent = &field.value;
-      } else if (key == "trace_id") {
-        trace_id = &field.value;
-      } else if (key == "span_id") {
-        span_id = &field.value;
+      switch (key.size()) {
+        case 3:
+          if (key_is(key, "tid")) tid = &field.value;
+          break;
+        case 7:
+          if (key_is(key, "span_id")) span_id = &field.value;
+          break;
+        case 8:
+          if (key_is(key, "duration")) duration = &field.value;
+          else if (key_is(key, "trace_id")) trace_id = &field.value;
+          break;
+        case 9:
+          if (key_is(key, "timestamp")) timestamp = &field.value;
+          else if (key_is(key, "parent_id")) parent_id = &field.value;
+          break;
+        case 10:
+          if (key_is(key, "request_id")) request_id = &field.value;
+          break;
+        case 11:
+          if (key_is(key, "traceparent")) traceparent = &field.value;
+          break;
+        default:
+          break;
       }
     }
   }
+
 };
 
 // Per distinct family, resolved once: its handler and whether its spans are
@@ -982,21 +991,14 @@ class CorrelatorImpl final : public Correlator {
 
   void remember_ended(std::string_view id, const SpanRecord& span, bool sampled) {
     EndedSpan& slot = ended_[ended_next_];
-    if (slot.used) {
-      EndedSpan** found = ended_index_.find(slot.id);
-      if (found != nullptr && *found == &slot) ended_index_.erase(slot.id);
-    }
+    if (slot.used) ended_index_.erase_if_maps_to(slot.id, &slot);
     slot.id.assign(id);
     slot.trace_id = span.trace_id;
     slot.span_id = span.span_id;
     slot.depth = span.depth;
     slot.sampled = sampled;
     slot.used = true;
-    if (EndedSpan** found = ended_index_.find(id)) {
-      *found = &slot;
-    } else {
-      ended_index_.insert(id, &slot);
-    }
+    ended_index_.insert_or_replace(slot.id, &slot);
     ended_next_ = (ended_next_ + 1) % kEndedCapacity;
   }
 
