@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config file
   # libraries (why each one: docs/design.md, "Dependencies")
-  libsimdjson-dev libcurl4-openssl-dev zlib1g-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+  libsimdjson-dev libcurl4-openssl-dev libdeflate-dev zlib1g-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libssl-dev systemtap-sdt-dev libgrpc++-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler python3 python3-protobuf openssl

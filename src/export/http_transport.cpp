@@ -1,7 +1,6 @@
 #include "export/http_transport.h"
 
 #include <curl/curl.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -244,39 +243,6 @@ class CurlTransport final : public HttpTransport {
 
 std::unique_ptr<HttpTransport> create_http_transport(const HttpTransportOptions& options) {
   return std::make_unique<CurlTransport>(options);
-}
-
-struct GzipCompressor::State {
-  z_stream stream{};
-  bool ready = false;
-};
-
-GzipCompressor::GzipCompressor(int level) : state_(std::make_unique<State>()) {
-  // windowBits 15 + 16: zlib writes a gzip header and trailer instead of zlib's.
-  state_->ready = deflateInit2(&state_->stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-}
-
-GzipCompressor::~GzipCompressor() {
-  if (state_->ready) deflateEnd(&state_->stream);
-}
-
-bool GzipCompressor::compress(std::string_view in, std::string& out) noexcept {
-  if (!state_->ready) return false;
-  z_stream& z = state_->stream;
-  if (deflateReset(&z) != Z_OK) return false;
-  try {
-    out.resize(deflateBound(&z, static_cast<uLong>(in.size())));
-  } catch (...) {
-    return false;
-  }
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&z, Z_FINISH);
-  if (rc != Z_STREAM_END) return false;
-  out.resize(z.total_out);
-  return true;
 }
 
 }  // namespace bto

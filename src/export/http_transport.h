@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "export/gzip_compressor.h"
 #include "export/retry_policy.h"
 
 namespace bto {
@@ -46,21 +47,5 @@ class HttpTransport {
 };
 
 std::unique_ptr<HttpTransport> create_http_transport(const HttpTransportOptions& options);
-
-// gzip (RFC 1952) with one reused z_stream and output buffer.
-class GzipCompressor {
- public:
-  explicit GzipCompressor(int level = 6);
-  ~GzipCompressor();
-  GzipCompressor(const GzipCompressor&) = delete;
-  GzipCompressor& operator=(const GzipCompressor&) = delete;
-
-  // Replaces `out` with the compressed `in`. False only on a zlib failure.
-  bool compress(std::string_view in, std::string& out) noexcept;
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
 
 }  // namespace bto

@@ -1,5 +1,7 @@
 #include <cassert>
+#include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "export/otlp_encoder.h"
 
@@ -173,8 +175,8 @@ void write_attributes(Writer& w, uint32_t field, const AttributeList& list) noex
   }
 }
 
-void write_span(Writer& w, const SpanRecord& s) noexcept {
-  w.begin_message(scope_spans::kSpans, span_size(s));
+void write_span(Writer& w, const SpanRecord& s, size_t size) noexcept {
+  w.begin_message(scope_spans::kSpans, size);
   [[maybe_unused]] const char* start = w.position();
   w.length_delimited(span::kTraceId, s.trace_id.data(), s.trace_id.size());
   w.length_delimited(span::kSpanId, s.span_id.data(), s.span_id.size());
@@ -196,15 +198,24 @@ void write_span(Writer& w, const SpanRecord& s) noexcept {
   w.begin_message(span::kStatus, status_size(s));
   if (!s.status_message.empty()) w.string(status::kMessage, s.status_message);
   if (s.status != StatusCode::kUnset) w.varint_field(status::kCode, static_cast<uint64_t>(s.status));
-  assert(static_cast<size_t>(w.position() - start) == span_size(s));
+  assert(static_cast<size_t>(w.position() - start) == size);
 }
 
 }  // namespace
 
 void encode_otlp_protobuf(const ResourceInfo& resource, std::span<const SpanRecord* const> spans,
                           std::string& out) {
+  // Each span's size is needed twice (the total, then its own length prefix):
+  // computed once. Per encoding thread, so it allocates only while growing.
+  // (A span is far below 4 GiB: lines, attributes and events are bounded.)
+  thread_local std::vector<uint32_t> span_sizes;
+  span_sizes.resize(spans.size());
   size_t spans_total = 0;
-  for (const SpanRecord* s : spans) spans_total += ld_size(scope_spans::kSpans, span_size(*s));
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const size_t size = span_size(*spans[i]);
+    span_sizes[i] = static_cast<uint32_t>(size);
+    spans_total += ld_size(scope_spans::kSpans, size);
+  }
   const size_t resource_body = attributes_size(resource_msg::kAttributes, resource.attributes);
   const size_t scope_spans_body = ld_size(scope_spans::kScope, scope_size(resource)) + spans_total;
   const size_t resource_spans_body =
@@ -220,7 +231,7 @@ void encode_otlp_protobuf(const ResourceInfo& resource, std::span<const SpanReco
   w.begin_message(scope_spans::kScope, scope_size(resource));
   if (!resource.scope_name.empty()) w.string(scope::kName, resource.scope_name);
   if (!resource.scope_version.empty()) w.string(scope::kVersion, resource.scope_version);
-  for (const SpanRecord* s : spans) write_span(w, *s);
+  for (size_t i = 0; i < spans.size(); ++i) write_span(w, *spans[i], span_sizes[i]);
   assert(w.position() == out.data() + total);
 }
 

@@ -67,28 +67,46 @@ struct ValueView {
   }
 };
 
-// FNV-1a over the typed values; absent values hash differently from "".
+// A multiply-fold hash over the typed values, eight bytes at a time (a span
+// hashes its attribute set on every measurement); absent values hash
+// differently from "".
+uint64_t fold(uint64_t h, uint64_t word) noexcept {
+  const unsigned __int128 product = static_cast<unsigned __int128>(h ^ word) * 0x9e3779b97f4a7c15ull;
+  return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
+}
+
+uint64_t fold_bytes(uint64_t h, std::string_view bytes) noexcept {
+  const char* p = bytes.data();
+  size_t n = bytes.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    h = fold(h, word);
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, p, n);
+  // The length goes in with the tail: ("ab","c") != ("a","bc").
+  return fold(h, tail ^ (static_cast<uint64_t>(bytes.size()) << 56));
+}
+
 uint64_t hash_values(std::span<const ValueView> values) noexcept {
-  uint64_t h = 14695981039346656037ull;
-  const auto mix = [&h](const void* data, size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < size; ++i) {
-      h ^= p[i];
-      h *= 1099511628211ull;
-    }
-  };
+  uint64_t h = 0x243f6a8885a308d3ull;
   for (const ValueView& v : values) {
-    const unsigned char tag = v.present ? static_cast<unsigned char>(1 + static_cast<int>(v.type)) : 0;
-    mix(&tag, 1);
+    const uint64_t tag = v.present ? 1 + static_cast<uint64_t>(v.type) : 0;
+    h = fold(h, tag);
     if (!v.present) continue;
     switch (v.type) {
       case AttrType::kString:
-        mix(v.string_value.data(), v.string_value.size());
-        mix("\xff", 1);  // ("ab","c") != ("a","bc")
+        h = fold_bytes(h, v.string_value);
         break;
-      case AttrType::kBool: mix(&v.bool_value, 1); break;
-      case AttrType::kInt: mix(&v.int_value, sizeof v.int_value); break;
-      case AttrType::kDouble: mix(&v.double_value, sizeof v.double_value); break;
+      case AttrType::kBool: h = fold(h, v.bool_value ? 1 : 0); break;
+      case AttrType::kInt: h = fold(h, static_cast<uint64_t>(v.int_value)); break;
+      case AttrType::kDouble: {
+        uint64_t bits;
+        std::memcpy(&bits, &v.double_value, sizeof bits);
+        h = fold(h, bits);
+        break;
+      }
     }
   }
   return h;
@@ -253,13 +271,6 @@ std::string_view known_method(std::string_view method) noexcept {
   return "_OTHER";
 }
 
-const Attribute* find_any(const AttributeList& attributes, std::initializer_list<std::string_view> keys) noexcept {
-  for (const std::string_view key : keys) {
-    if (const Attribute* a = attributes.find(key)) return a;
-  }
-  return nullptr;
-}
-
 bool status_code_of(const Attribute* a, int64_t& code) noexcept {
   if (a == nullptr) return false;
   if (a->type == AttrType::kInt) {
@@ -362,20 +373,58 @@ class SpanMetricsImpl final : public SpanMetrics {
   }
 
  private:
+  // The HTTP attributes a measurement needs, found in one pass over the span's
+  // attributes. Where several keys are accepted the earlier one in each list
+  // wins (stable semantic conventions before legacy ones).
+  struct HttpAttributes {
+    const Attribute* method[2] = {};  // http.request.method, http.method
+    const Attribute* code[2] = {};    // http.response.status_code, http.status_code
+    const Attribute* route = nullptr;
+    const Attribute* uri[4] = {};     // url.path, http.target, url.full, http.url
+    const Attribute* incomplete = nullptr;
+  };
+
+  static HttpAttributes find_http_attributes(const AttributeList& list) noexcept {
+    HttpAttributes found;
+    const auto keep = [](const Attribute*& slot, const Attribute& a) {
+      if (slot == nullptr) slot = &a;
+    };
+    for (const Attribute& a : list.items()) {
+      const std::string_view key = a.key;
+      if (key == "http.request.method") keep(found.method[0], a);
+      else if (key == "http.method") keep(found.method[1], a);
+      else if (key == "http.response.status_code") keep(found.code[0], a);
+      else if (key == "http.status_code") keep(found.code[1], a);
+      else if (key == "http.route") keep(found.route, a);
+      else if (key == "url.path") keep(found.uri[0], a);
+      else if (key == "http.target") keep(found.uri[1], a);
+      else if (key == "url.full") keep(found.uri[2], a);
+      else if (key == "http.url") keep(found.uri[3], a);
+      else if (key == kIncompleteKey) keep(found.incomplete, a);
+    }
+    return found;
+  }
+
+  template <size_t N>
+  static const Attribute* first_of(const Attribute* const (&candidates)[N]) noexcept {
+    for (const Attribute* a : candidates) {
+      if (a != nullptr) return a;
+    }
+    return nullptr;
+  }
+
   void http_values(const SpanRecord& span) noexcept {
-    const AttributeList& a = span.attributes;
+    const HttpAttributes found = find_http_attributes(span.attributes);
     for (ValueView& v : http_values_) v = {};
-    if (const Attribute* method = find_any(a, {"http.request.method", "http.method"});
-        method != nullptr && method->type == AttrType::kString) {
+    if (const Attribute* method = first_of(found.method); method != nullptr && method->type == AttrType::kString) {
       http_values_[0] = ValueView::of(known_method(method->string_value));
     }
     int64_t code = 0;
-    const bool has_code = status_code_of(find_any(a, {"http.response.status_code", "http.status_code"}), code);
+    const bool has_code = status_code_of(first_of(found.code), code);
     if (has_code) http_values_[1] = ValueView::of_int(code);
-    if (const Attribute* route = a.find("http.route"); route != nullptr && route->type == AttrType::kString) {
+    if (const Attribute* route = found.route; route != nullptr && route->type == AttrType::kString) {
       http_values_[2] = ValueView::of(std::string_view(route->string_value));
-    } else if (const Attribute* uri = find_any(a, {"url.path", "http.target", "url.full", "http.url"});
-               uri != nullptr && uri->type == AttrType::kString) {
+    } else if (const Attribute* uri = first_of(found.uri); uri != nullptr && uri->type == AttrType::kString) {
       normalize_route(uri->string_value, route_);
       http_values_[2] = ValueView::of(std::string_view(route_));
     }
@@ -384,7 +433,7 @@ class SpanMetricsImpl final : public SpanMetrics {
       const auto result = std::to_chars(code_text_, code_text_ + sizeof code_text_, code);
       http_values_[3] = ValueView::of(std::string_view(code_text_, static_cast<size_t>(result.ptr - code_text_)));
     } else if (span.status == StatusCode::kError) {
-      const Attribute* reason = a.find(kIncompleteKey);
+      const Attribute* reason = found.incomplete;
       http_values_[3] = ValueView::of(reason != nullptr && reason->type == AttrType::kString
                                           ? std::string_view(reason->string_value)
                                           : std::string_view("_OTHER"));

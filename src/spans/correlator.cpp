@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "spans/handlers/field_util.h"
 #include "spans/flat_index.h"
+#include "spans/packed_span.h"
 #include "spans/recycling_map.h"
 
 namespace bto {
@@ -220,27 +221,36 @@ struct ReservedFields {
   const FieldValue* span_id = nullptr;
 
   explicit ReservedFields(const Event& event) noexcept {
+    using handler_util::key_is;
     for (const EventField& field : event.fields) {
       const std::string_view key = field.key;
-      if (key == "request_id") {
-        request_id = &field.value;
-      } else if (key == "parent_id") {
-        parent_id = &field.value;
-      } else if (key == "timestamp") {
-        timestamp = &field.value;
-      } else if (key == "duration") {
-        duration = &field.value;
-      } else if (key == "tid") {
-        tid = &field.value;
-      } else if (key == "traceparent") {
-        traceparent = &field.value;
-      } else if (key == "trace_id") {
-        trace_id = &field.value;
-      } else if (key == "span_id") {
-        span_id = &field.value;
+      switch (key.size()) {
+        case 3:
+          if (key_is(key, "tid")) tid = &field.value;
+          break;
+        case 7:
+          if (key_is(key, "span_id")) span_id = &field.value;
+          break;
+        case 8:
+          if (key_is(key, "duration")) duration = &field.value;
+          else if (key_is(key, "trace_id")) trace_id = &field.value;
+          break;
+        case 9:
+          if (key_is(key, "timestamp")) timestamp = &field.value;
+          else if (key_is(key, "parent_id")) parent_id = &field.value;
+          break;
+        case 10:
+          if (key_is(key, "request_id")) request_id = &field.value;
+          break;
+        case 11:
+          if (key_is(key, "traceparent")) traceparent = &field.value;
+          break;
+        default:
+          break;
       }
     }
   }
+
 };
 
 // Per distinct family, resolved once: its handler and whether its spans are
@@ -255,7 +265,8 @@ struct FamilyInfo {
 struct OpenSpan {
   std::string id;
   const FamilyInfo* family = nullptr;
-  SpanPtr span;
+  SpanPtr span;        // null while the span lives in `packed`
+  PackedSpan packed;   // valid while `span` is null
   uint64_t deadline_mono = 0;
   uint64_t start_raw = 0;  // the start's CLOCK_MONOTONIC timestamp, 0 if it had none
   int64_t tid = 0;
@@ -369,6 +380,7 @@ class CorrelatorImpl final : public Correlator {
   CorrelatorImpl(const CorrelatorOptions& options, HandlerRegistry& handlers, SpanPool& pool, SpanSink& sink,
                  TimestampConverter& clock, CorrelatorStats& stats)
       : max_open_(std::max<size_t>(options.max_open_spans, 1)),
+        pack_above_(options.pack_open_spans_above),
         timeout_ns_(static_cast<uint64_t>(std::max<int64_t>(options.span_timeout.count(), 0))),
         orphan_hold_ns_(static_cast<uint64_t>(std::max<int64_t>(options.orphan_hold.count(), 0))),
         max_held_(options.max_held_orphans),
@@ -389,8 +401,9 @@ class CorrelatorImpl final : public Correlator {
   ~CorrelatorImpl() override {
     // Unflushed records go back to the pool rather than being lost silently.
     for (OpenSpan* entry = fifo_head_; entry != nullptr; entry = entry->fifo_next) {
-      pool_.release(std::move(entry->span));
+      if (entry->span) pool_.release(std::move(entry->span));
     }
+    if (spare_) pool_.release(std::move(spare_));
     for (HeldEnd* held = held_head_; held != nullptr; held = held->next) {
       pool_.release(std::move(held->span));
     }
@@ -503,7 +516,12 @@ class CorrelatorImpl final : public Correlator {
     OpenSpan* entry = open_pool_.get();
     entry->id.assign(id.text);
     entry->family = &family;
-    entry->span = std::move(span);
+    if (open_count_ >= pack_above_ && pack_open_span(*span, entry->packed)) {
+      span->reset();
+      spare_ = std::move(span);
+    } else {
+      entry->span = std::move(span);
+    }
     entry->deadline_mono = clock_.now_monotonic_ns() + timeout_ns_;
     entry->start_raw = start_raw;
     entry->sampled = sampled;
@@ -562,11 +580,11 @@ class CorrelatorImpl final : public Correlator {
         // Measured from the span's own monotonic start, as end times are.
         uint64_t event_at = at;
         if (ts_raw != 0 && target->start_raw != 0) {
-          event_at = target->span->start_time_unix_ns +
+          event_at = start_time_of(*target) +
                      static_cast<uint64_t>(static_cast<int64_t>(ts_raw - target->start_raw));
         }
         note_event_time(event_at);
-        return add_span_event(event, event_at, *target->span);
+        return add_span_event(event, event_at, materialize(*target));
       }
     }
 
@@ -732,6 +750,7 @@ class CorrelatorImpl final : public Correlator {
     (entry->fifo_prev != nullptr ? entry->fifo_prev->fifo_next : fifo_head_) = entry->fifo_next;
     (entry->fifo_next != nullptr ? entry->fifo_next->fifo_prev : fifo_tail_) = entry->fifo_prev;
     entry->fifo_prev = entry->fifo_next = nullptr;
+    materialize(*entry);
     SpanPtr span = std::move(entry->span);
     entry->family = nullptr;
     open_pool_.put(entry);
@@ -743,7 +762,7 @@ class CorrelatorImpl final : public Correlator {
   void finish_incomplete(OpenSpan* entry, Incomplete reason, uint64_t end) {
     const bool sampled = entry->sampled;
     const FamilyInfo& family = *entry->family;
-    remember_ended(entry->id, *entry->span, sampled);  // before detach recycles entry->id
+    remember_ended(entry->id, materialize(*entry), sampled);  // before detach recycles entry->id
     SpanPtr span = detach(entry);
     span->status = StatusCode::kError;
     span->status_message.assign(reason_message(reason));
@@ -754,8 +773,23 @@ class CorrelatorImpl final : public Correlator {
 
   // ---- emitting: limits and sampling -----------------------------------------
 
+  // An open span's full record: unpacked on first need (its end, a span event,
+  // an eviction), then kept.
+  SpanRecord& materialize(OpenSpan& entry) {
+    if (!entry.span) {
+      entry.span = acquire();
+      unpack_open_span(entry.packed, *entry.span);
+    }
+    return *entry.span;
+  }
+
+  static uint64_t start_time_of(const OpenSpan& entry) noexcept {
+    return entry.span ? entry.span->start_time_unix_ns : entry.packed.start_time_unix_ns;
+  }
+
   SpanPtr acquire() {
-    SpanPtr span = pool_.acquire();
+    // The record a packed start left behind saves a trip through the pool's lock.
+    SpanPtr span = spare_ ? std::move(spare_) : pool_.acquire();
     span->attributes.set_limits(limits_.attribute_count, limits_.attribute_value_length);
     return span;
   }
@@ -857,7 +891,7 @@ class CorrelatorImpl final : public Correlator {
     bool found = false;
     if (named) {
       if (OpenSpan** head = open_ids_.find(parent.text)) {
-        link_local(span, *(*head)->span, (*head)->sampled, link);
+        link_local(span, **head, link);
         found = true;
       } else if (const EndedSpan* ended = find_ended(parent.text)) {
         span.trace_id = ended->trace_id;
@@ -887,7 +921,7 @@ class CorrelatorImpl final : public Correlator {
         // siblings (an event loop), not parent and child.
         OpenSpan** head = open_nests_.find(reserved.tid->int_value);
         if (head != nullptr && (*head)->family != &family) {
-          link_local(span, *(*head)->span, (*head)->sampled, link);
+          link_local(span, **head, link);
           bump(stats_.spans_auto_nested);
           found = true;
         }
@@ -909,11 +943,13 @@ class CorrelatorImpl final : public Correlator {
     return !named || link.kind == ParentLink::kLocal;
   }
 
-  static void link_local(SpanRecord& span, const SpanRecord& parent, bool parent_sampled, ParentLink& link) noexcept {
-    span.trace_id = parent.trace_id;
-    span.parent_span_id = parent.span_id;
-    span.depth = static_cast<uint16_t>(std::min<int>(parent.depth + 1, UINT16_MAX));
-    link = {ParentLink::kLocal, parent_sampled};
+  static void link_local(SpanRecord& span, const OpenSpan& parent, ParentLink& link) noexcept {
+    const bool packed = !parent.span;
+    span.trace_id = packed ? parent.packed.trace_id : parent.span->trace_id;
+    span.parent_span_id = packed ? parent.packed.span_id : parent.span->span_id;
+    const int depth = packed ? parent.packed.depth : parent.span->depth;
+    span.depth = static_cast<uint16_t>(std::min<int>(depth + 1, UINT16_MAX));
+    link = {ParentLink::kLocal, parent.sampled};
   }
 
   // traceparent wins over trace_id + span_id; "" is absent (a server with no
@@ -955,21 +991,14 @@ class CorrelatorImpl final : public Correlator {
 
   void remember_ended(std::string_view id, const SpanRecord& span, bool sampled) {
     EndedSpan& slot = ended_[ended_next_];
-    if (slot.used) {
-      EndedSpan** found = ended_index_.find(slot.id);
-      if (found != nullptr && *found == &slot) ended_index_.erase(slot.id);
-    }
+    if (slot.used) ended_index_.erase_if_maps_to(slot.id, &slot);
     slot.id.assign(id);
     slot.trace_id = span.trace_id;
     slot.span_id = span.span_id;
     slot.depth = span.depth;
     slot.sampled = sampled;
     slot.used = true;
-    if (EndedSpan** found = ended_index_.find(id)) {
-      *found = &slot;
-    } else {
-      ended_index_.insert(id, &slot);
-    }
+    ended_index_.insert_or_replace(slot.id, &slot);
     ended_next_ = (ended_next_ + 1) % kEndedCapacity;
   }
 
@@ -1062,6 +1091,7 @@ class CorrelatorImpl final : public Correlator {
   }
 
   const size_t max_open_;
+  const size_t pack_above_;
   const uint64_t timeout_ns_;
   const uint64_t orphan_hold_ns_;
   const size_t max_held_;
@@ -1101,6 +1131,7 @@ class CorrelatorImpl final : public Correlator {
 
   std::vector<EndedSpan> ended_;
   FlatIndex<EndedSpan, &EndedSpan::id> ended_index_;
+  SpanPtr spare_;  // a reset record, left over when a start was packed
   uint32_t ended_next_ = 0;
 
   uint64_t last_event_unix_ = 0;

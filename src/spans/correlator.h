@@ -52,6 +52,10 @@ struct CorrelatorOptions {
   // How long an end whose start has not arrived is held (per-CPU buffer reordering).
   std::chrono::nanoseconds orphan_hold = std::chrono::seconds(2);
   size_t max_held_orphans = 10000;
+  // Beyond this many open spans, new ones are held packed (about half the
+  // memory, ~600 more instructions per span to pack and restore): a few
+  // thousand full records cost little, 100k would not (docs/performance.md).
+  size_t pack_open_spans_above = 2048;
   // A span starting on a thread (`tid`) where a span of one of these families
   // is open becomes its child, unless the event names its parent itself.
   bool auto_nesting = true;

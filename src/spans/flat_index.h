@@ -88,6 +88,31 @@ class FlatIndex {
     return true;
   }
 
+  // Removes `key` only while it still maps to `value` (a ring entry being
+  // recycled whose key a newer entry may have taken over).
+  void erase_if_maps_to(KeyView key, const T* value) noexcept {
+    T** found = find(key);
+    if (found == nullptr || *found != value) return;
+    remove_at(static_cast<size_t>(reinterpret_cast<Slot*>(found) - slots_.data()));
+    --size_;
+  }
+
+  // Points `key` at `value`, replacing whatever it mapped to; one hash, one probe.
+  // Precondition: `value->*Key == key`.
+  void insert_or_replace(KeyView key, T* value) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    const uint64_t hash = flat_index_detail::hash_key(key, seed_);
+    size_t i = hash & mask();
+    for (; slots_[i].value != nullptr; i = (i + 1) & mask()) {
+      if (slots_[i].hash == hash && KeyView(slots_[i].value->*Key) == key) {
+        slots_[i].value = value;
+        return;
+      }
+    }
+    slots_[i] = Slot{value, hash};
+    ++size_;
+  }
+
   size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
 

@@ -54,26 +54,29 @@ bool is_id(std::string_view segment) noexcept {
 
 void normalize_route(std::string_view path, std::string& out) {
   out.clear();
-  // An absolute URL (legacy http.url, url.full): keep only its path.
-  if (const size_t scheme = path.find("://");
-      scheme != std::string_view::npos && path.find_first_of("/?#") > scheme) {
-    const size_t path_start = path.find_first_of("/?#", scheme + 3);
-    path = path_start == std::string_view::npos ? std::string_view{} : path.substr(path_start);
+  // An absolute URL (legacy http.url, url.full): keep only its path. "://"
+  // counts only before the first '/', '?' or '#'.
+  for (size_t i = 0; i < path.size() && path[i] != '/' && path[i] != '?' && path[i] != '#'; ++i) {
+    if (path[i] == ':' && path.substr(i, 3) == "://") {
+      const size_t path_start = path.find_first_of("/?#", i + 3);
+      path = path_start == std::string_view::npos ? std::string_view{} : path.substr(path_start);
+      break;
+    }
   }
-  path = path.substr(0, path.find_first_of("?#"));
-  if (path.empty()) {
-    out.push_back('/');
-    return;
-  }
+  // One pass: each segment is judged and copied as its end is found; the
+  // query or fragment ends the path.
   size_t start = 0;
-  for (;;) {
-    const size_t slash = path.find('/', start);
-    const std::string_view segment = path.substr(start, slash - start);
+  size_t i = 0;
+  for (;; ++i) {
+    const bool end = i == path.size() || path[i] == '?' || path[i] == '#';
+    if (!end && path[i] != '/') continue;
+    const std::string_view segment = path.substr(start, i - start);
     out.append(is_id(segment) ? kPlaceholder : segment);
-    if (slash == std::string_view::npos) break;
+    if (end) break;
     out.push_back('/');
-    start = slash + 1;
+    start = i + 1;
   }
+  if (out.empty()) out.push_back('/');
 }
 
 }  // namespace bto

@@ -49,6 +49,11 @@ void AttributeList::set_string(std::string_view key, std::string_view value) {
   slot->string_value.assign(value);
 }
 
+Attribute& AttributeList::append_checked_before() {
+  if (size_ == slots_.size()) slots_.emplace_back();
+  return slots_[size_++];
+}
+
 uint32_t AttributeList::truncated() const noexcept {
   uint32_t count = 0;
   for (size_t i = 0; i < size_; ++i) count += slots_[i].type == AttrType::kString && slots_[i].truncated;

@@ -86,6 +86,10 @@ class AttributeList {
   void set_reserved_string(std::string_view key, std::string_view value);
   const Attribute* find(std::string_view key) const noexcept;
   bool remove(std::string_view key) noexcept;
+  // Appends a slot without the duplicate check or the limits, for attributes
+  // that passed them once already (a packed open span being restored). The
+  // caller sets every member; `key` must outlive the record (interned).
+  Attribute& append_checked_before();
 
  private:
   Attribute* slot_for(std::string_view key, AttrType type, bool reserved = false);

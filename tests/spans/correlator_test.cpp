@@ -674,3 +674,51 @@ TEST(Correlator, steady_state_allocates_nothing_per_event) {
 
 }  // namespace
 }  // namespace bto
+
+namespace bto {
+namespace {
+
+// Open spans are held packed when their start fits the inline buffer and as
+// full records when it does not: both must pair, parent and flush alike.
+class OpenSpanStorage : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(OpenSpanStorage, packed_full_and_oversized_open_spans_behave_the_same) {
+  CorrelatorOptions options;
+  options.pack_open_spans_above = GetParam();
+  Harness h(options);
+  const std::string long_uri = "/" + std::string(400, 'u');
+  h.feed(TestEvent("http_request_start", {{"request_id", 1}, {"method", "GET"}, {"uri", "/short"},
+                                          {"timestamp", kMono0 + kMs}}));
+  h.feed(TestEvent("http_request_start", {{"request_id", 2}, {"method", "GET"}, {"uri", long_uri},
+                                          {"timestamp", kMono0 + kMs}}));
+  h.feed(TestEvent("request_start", {{"request_id", 11}, {"parent_id", 1}}));
+  h.feed(TestEvent("request_start", {{"request_id", 12}, {"parent_id", 2}}));
+  h.feed(TestEvent("cache_miss", {{"parent_id", 1}, {"key", "k1"}, {"timestamp", kMono0 + 2 * kMs}}));
+  h.feed(TestEvent("request_end", {{"request_id", 11}}));
+  h.feed(TestEvent("request_end", {{"request_id", 12}}));
+  h.feed(TestEvent("http_request_end", {{"request_id", 1}, {"status_code", 200}, {"timestamp", kMono0 + 5 * kMs}}));
+  h.correlator->flush_all();  // request 2 is still open: emitted as incomplete
+  ASSERT_EQ(h.emitted(), 4u);
+  const SpanRecord& child1 = h.span(0);
+  const SpanRecord& child2 = h.span(1);
+  const SpanRecord& short_span = h.span(2);
+  const SpanRecord& long_span = h.span(3);
+  EXPECT_EQ(short_span.name, "HTTP GET /short");
+  EXPECT_EQ(string_attr(short_span, "http.method"), "GET");
+  EXPECT_EQ(short_span.start_time_unix_ns, kOffset + kMono0 + kMs);
+  EXPECT_EQ(short_span.end_time_unix_ns, kOffset + kMono0 + 5 * kMs);
+  ASSERT_EQ(short_span.events.size(), 1u);
+  EXPECT_EQ(short_span.events[0].time_unix_ns, kOffset + kMono0 + 2 * kMs);
+  EXPECT_EQ(child1.parent_span_id, short_span.span_id);
+  EXPECT_EQ(child1.trace_id, short_span.trace_id);
+  EXPECT_EQ(child1.depth, short_span.depth + 1);
+  EXPECT_EQ(long_span.name, "HTTP GET " + long_uri);
+  EXPECT_EQ(string_attr(long_span, "bpftrace_otel.incomplete"), "shutdown");
+  EXPECT_EQ(child2.parent_span_id, long_span.span_id);
+  EXPECT_EQ(child2.trace_id, long_span.trace_id);
+}
+
+INSTANTIATE_TEST_SUITE_P(Correlator, OpenSpanStorage, ::testing::Values(0, 1000000));
+
+}  // namespace
+}  // namespace bto

@@ -60,6 +60,36 @@ TEST(FlatIndex, integer_keys_and_replacing_the_stored_object) {
   EXPECT_FALSE(index.erase(-5));
 }
 
+// The correlator's ring of recently ended spans: a recycled entry must not
+// unmap a key that a newer entry took over, and re-adding a key replaces it.
+TEST(FlatIndex, insert_or_replace_and_erase_if_maps_to) {
+  std::mt19937_64 rng(11);
+  std::deque<Named> storage;
+  FlatIndex<Named, &Named::id> index;
+  std::unordered_map<std::string, Named*> reference;
+  for (int step = 0; step < 100000; ++step) {
+    const std::string key = std::to_string(rng() % 2000);
+    if (rng() % 3 != 0) {
+      Named& item = storage.emplace_back(Named{key, 0});
+      index.insert_or_replace(item.id, &item);
+      reference[key] = &item;
+    } else {
+      // A stale entry (any earlier object with this key) only removes a key it still owns.
+      if (storage.empty()) continue;
+      Named* stale = &storage[rng() % storage.size()];
+      index.erase_if_maps_to(stale->id, stale);
+      auto it = reference.find(stale->id);
+      if (it != reference.end() && it->second == stale) reference.erase(it);
+    }
+    ASSERT_EQ(index.size(), reference.size());
+  }
+  for (const auto& [k, v] : reference) {
+    Named** found = index.find(k);
+    ASSERT_NE(found, nullptr) << k;
+    EXPECT_EQ(*found, v);
+  }
+}
+
 TEST(FlatIndex, long_and_binary_keys) {
   std::deque<Named> storage;
   FlatIndex<Named, &Named::id> index;

@@ -129,8 +129,16 @@ class CollectingSink final : public SpanSink {
 };
 
 // The real correlator, handlers and pool around a fake clock.
+// Every open span packed: the default harness exercises the packed path;
+// tests passing their own options get the default threshold (full records).
+inline CorrelatorOptions packing_every_open_span() {
+  CorrelatorOptions options;
+  options.pack_open_spans_above = 0;
+  return options;
+}
+
 struct Harness {
-  explicit Harness(CorrelatorOptions options = {}, HandlerOptions handler_options = {})
+  explicit Harness(CorrelatorOptions options = packing_every_open_span(), HandlerOptions handler_options = {})
       : registry(handler_options) {
     register_builtin_handlers(registry);
     correlator = create_correlator(options, registry, pool, sink, converter, stats);

@@ -83,7 +83,7 @@ void check_error_field(const EventField& field, SpanRecord& span) {
   }
   if (as_int(value, code)) {
     if (code == 0) return;
-    set_error(span, field.key == "errno" ? "errno " : "error ", code);
+    set_error(span, key_is(field.key, "errno") ? "errno " : "error ", code);
     return;
   }
   if (value.type == ValueType::kString && !value.string_value.empty()) {
@@ -107,9 +107,9 @@ void apply_common(const Event& event, SpanRecord& span, std::initializer_list<co
       }
     }
     if (skip) continue;
-    if (field.key == "error" || field.key == "errno") check_error_field(field, span);
+    if (key_is(field.key, "error") || key_is(field.key, "errno")) check_error_field(field, span);
     if (is_reserved(field.key)) continue;
-    if (field.key == "tid") {
+    if (key_is(field.key, "tid")) {
       set_attribute(span.attributes, "thread.id", field.value);
     } else {
       set_attribute(span.attributes, field.key, field.value);

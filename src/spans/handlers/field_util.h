@@ -2,7 +2,9 @@
 // Shared by the built-in handlers (private to spans/handlers/): typed field
 // access, the reserved-field rule, generic attributes and error status.
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <string_view>
 
@@ -11,12 +13,39 @@
 
 namespace bto::handler_util {
 
-// Fields the correlator consumes; never turned into attributes by default.
-inline bool is_reserved(std::string_view key) noexcept {
-  return key == "request_id" || key == "parent_id" || key == "timestamp" || key == "duration" ||
-         key == "traceparent" || key == "trace_id" || key == "span_id";
+// `key == literal` as a length check and a fixed-size compare, which the
+// compiler turns into a few integer loads; the generic operator== calls
+// memcmp, and field keys are compared several times per event.
+template <size_t N>
+inline bool key_is(std::string_view key, const char (&literal)[N]) noexcept {
+  return key.size() == N - 1 && std::memcmp(key.data(), literal, N - 1) == 0;
 }
 
+// Fields the correlator consumes; never turned into attributes by default.
+inline bool is_reserved(std::string_view key) noexcept {
+  switch (key.size()) {
+    case 7:
+      return key_is(key, "span_id");
+    case 8:
+      return key_is(key, "duration") || key_is(key, "trace_id");
+    case 9:
+      return key_is(key, "parent_id") || key_is(key, "timestamp");
+    case 10:
+      return key_is(key, "request_id");
+    case 11:
+      return key_is(key, "traceparent");
+    default:
+      return false;
+  }
+}
+
+template <size_t N>
+const EventField* find_field(const Event& event, const char (&key)[N]) noexcept {
+  for (const EventField& field : event.fields) {
+    if (key_is(field.key, key)) return &field;
+  }
+  return nullptr;
+}
 const EventField* find_field(const Event& event, std::string_view key) noexcept;
 // The first of `keys` present in the event (priority order).
 const EventField* find_first(const Event& event, std::initializer_list<std::string_view> keys) noexcept;

@@ -53,11 +53,58 @@ class HttpHandler final : public EventHandler {
     return field != nullptr && field->value.type == ValueType::kString ? field : nullptr;
   }
 
+  // The fields this handler maps, found in one pass. Where several names are
+  // accepted the earlier name in the list wins: uri > url > path,
+  // status_code > status; the first field of a repeated name wins.
+  struct Found {
+    const EventField* method = nullptr;
+    const EventField* uri[3] = {};
+    const EventField* status[2] = {};
+  };
+
+  static Found find_mapped(const Event& event) noexcept {
+    Found found;
+    const auto keep = [](const EventField*& slot, const EventField& field) {
+      if (slot == nullptr) slot = &field;
+    };
+    for (const EventField& field : event.fields) {
+      const std::string_view key = field.key;
+      switch (key.size()) {
+        case 3:
+          if (key_is(key, "uri")) keep(found.uri[0], field);
+          else if (key_is(key, "url")) keep(found.uri[1], field);
+          break;
+        case 4:
+          if (key_is(key, "path")) keep(found.uri[2], field);
+          break;
+        case 6:
+          if (key_is(key, "method")) keep(found.method, field);
+          else if (key_is(key, "status")) keep(found.status[1], field);
+          break;
+        case 11:
+          if (key_is(key, "status_code")) keep(found.status[0], field);
+          break;
+        default:
+          break;
+      }
+    }
+    return found;
+  }
+
+  template <size_t N>
+  static const EventField* first_of(const EventField* const (&candidates)[N]) noexcept {
+    for (const EventField* field : candidates) {
+      if (field != nullptr) return field;
+    }
+    return nullptr;
+  }
+
   Mapped map_fields(const Event& event, SpanRecord& span) {
+    const Found found = find_mapped(event);
     Mapped mapped;
-    mapped.method = string_field(find_field(event, "method"));
-    mapped.uri = string_field(find_first(event, {"uri", "url", "path"}));
-    const EventField* status = find_first(event, {"status_code", "status"});
+    mapped.method = string_field(found.method);
+    mapped.uri = string_field(first_of(found.uri));
+    const EventField* status = first_of(found.status);
     int64_t code = 0;
     if (status != nullptr && !as_int(status->value, code)) status = nullptr;
 
