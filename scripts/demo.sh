@@ -23,8 +23,9 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "demo.sh: bpftrace needs root; run: sudo $0   (or: $0 --replay)" >&2
   exit 1
 fi
-if [[ ! -d /sys/kernel/tracing/events ]]; then
-  mount -t tracefs nodev /sys/kernel/tracing
+if [[ ! -d /sys/kernel/tracing/events && ! -d /sys/kernel/debug/tracing/events ]]; then
+  mount -t tracefs nodev /sys/kernel/tracing ||
+    { echo "demo.sh: tracefs is not mounted and cannot be (bpftrace needs it)" >&2; exit 1; }
 fi
 
 workdir=$(mktemp -d)
@@ -40,6 +41,7 @@ server_bin="$BUILD_DIR/examples/bin/demo-server"
 "$server_bin" --port 0 --port-file "$workdir/port" --quiet &
 server_pid=$!
 for _ in $(seq 100); do [[ -s $workdir/port ]] && break; sleep 0.05; done
+[[ -s $workdir/port ]] || { echo "demo.sh: demo-server did not start listening within 5 s" >&2; exit 1; }
 port=$(cat "$workdir/port")
 echo "== demo-server pid $server_pid listening on 127.0.0.1:$port"
 
@@ -48,11 +50,20 @@ OTEL_SERVICE_NAME=${OTEL_SERVICE_NAME:-demo-server} \
   "$BUILD_DIR/bpftrace-otel" --script examples/scripts/all.bt --pid "$server_pid" \
   -- "$(realpath "$server_bin")" 2> >(tee "$workdir/exporter.log" >&2) &
 exporter_pid=$!
+attached=0
 for _ in $(seq 300); do
-  grep -q "attached its probes" "$workdir/exporter.log" 2>/dev/null && break
-  kill -0 "$exporter_pid" 2>/dev/null || { wait "$exporter_pid"; exit 1; }
+  if grep -q "attached its probes" "$workdir/exporter.log" 2>/dev/null; then attached=1; break; fi
+  if ! kill -0 "$exporter_pid" 2>/dev/null; then
+    exporter_pid=""
+    echo "demo.sh: bpftrace-otel exited before bpftrace attached its probes (its log is above)" >&2
+    exit 1
+  fi
   sleep 0.1
 done
+if ((!attached)); then
+  echo "demo.sh: bpftrace did not attach its probes within 30 s (its log is above)" >&2
+  exit 1
+fi
 sleep 1  # bpftrace reports attached_probes before the last probe is armed
 
 echo "== $REQUESTS requests: users, orders (dial + TLS + job), error, items"

@@ -17,15 +17,16 @@
 //   fault_receiver --port-file P --stats-file S --schedule ok:2000,503:1500,ok:2000,stall:3000
 //
 // SIGUSR1 writes the stats file (a snapshot); SIGTERM/SIGINT write it and exit.
+//
+// The HTTP request reader, gunzip and the span walk are counting_receiver's
+// (http_receiver.h); the fault modes and the id set are this tool's own.
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -41,7 +42,15 @@
 #include <thread>
 #include <vector>
 
+#include "http_receiver.h"
+
 namespace {
+
+using bto::bench::HttpRequest;
+using bto::bench::HttpRequestReader;
+using bto::bench::kHttpBadRequest;
+using bto::bench::kHttpOk;
+using bto::bench::send_all;
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -115,126 +124,26 @@ struct Stats {
   std::atomic<uint64_t> body_bytes{0};
 };
 
-bool read_varint(const uint8_t*& p, const uint8_t* end, uint64_t& value) {
-  value = 0;
-  for (int shift = 0; shift < 64 && p < end; shift += 7) {
-    const uint8_t byte = *p++;
-    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
-}
-
-template <typename OnLen>
-bool walk(const uint8_t* p, const uint8_t* end, OnLen&& on_len) {
-  while (p < end) {
-    uint64_t key = 0;
-    if (!read_varint(p, end, key)) return false;
-    const uint32_t field = static_cast<uint32_t>(key >> 3);
-    switch (key & 7) {
-      case 0: {
-        uint64_t ignored;
-        if (!read_varint(p, end, ignored)) return false;
-        break;
-      }
-      case 1:
-        if (end - p < 8) return false;
-        p += 8;
-        break;
-      case 5:
-        if (end - p < 4) return false;
-        p += 4;
-        break;
-      case 2: {
-        uint64_t size = 0;
-        if (!read_varint(p, end, size) || size > static_cast<uint64_t>(end - p)) return false;
-        if (!on_len(field, p, static_cast<size_t>(size))) return false;
-        p += size;
-        break;
-      }
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
 // span ids of ExportTraceServiceRequest.resource_spans(1).scope_spans(2).spans(2).span_id(2)
 bool span_ids(const uint8_t* data, size_t size, std::vector<uint64_t>& ids, uint64_t& bad) {
-  return walk(data, data + size, [&](uint32_t f, const uint8_t* rs, size_t rs_size) {
-    if (f != 1) return true;
-    return walk(rs, rs + rs_size, [&](uint32_t f2, const uint8_t* ss, size_t ss_size) {
-      if (f2 != 2) return true;
-      return walk(ss, ss + ss_size, [&](uint32_t f3, const uint8_t* sp, size_t sp_size) {
-        if (f3 != 2) return true;
-        uint64_t id = 0;
-        size_t trace_id = 0, span_id = 0;
-        const bool ok = walk(sp, sp + sp_size, [&](uint32_t f4, const uint8_t* v, size_t len) {
-          if (f4 == 1) trace_id = len;
-          if (f4 == 2) {
-            span_id = len;
-            if (len == 8) std::memcpy(&id, v, 8);
-          }
-          return true;
-        });
-        if (!ok || trace_id != 16 || span_id != 8 || id == 0) {
-          ++bad;
-          return ok;
-        }
-        ids.push_back(id);
-        return true;
-      });
-    });
-  });
-}
-
-bool gunzip(const std::string& in, std::string& out) {
-  z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return false;
-  out.resize(std::max<size_t>(in.size() * 4, 4096));
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  size_t produced = 0;
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    if (produced == out.size()) out.resize(out.size() * 2);
-    z.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
-    z.avail_out = static_cast<uInt>(out.size() - produced);
-    rc = inflate(&z, Z_NO_FLUSH);
-    produced = out.size() - z.avail_out;
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return false;
-    }
-  }
-  inflateEnd(&z);
-  out.resize(produced);
-  return true;
-}
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
-bool header_value(std::string_view headers, std::string_view name, std::string_view& value) {
-  size_t pos = 0;
-  while ((pos = headers.find("\r\n", pos)) != std::string_view::npos) {
-    pos += 2;
-    if (headers.size() - pos < name.size() + 1) return false;
-    if (strncasecmp(headers.data() + pos, name.data(), name.size()) == 0 && headers[pos + name.size()] == ':') {
-      size_t begin = pos + name.size() + 1;
-      while (begin < headers.size() && headers[begin] == ' ') ++begin;
-      const size_t stop = headers.find("\r\n", begin);
-      value = headers.substr(begin, stop == std::string_view::npos ? std::string_view::npos : stop - begin);
+  return bto::bench::for_each_span(data, size, [&](const uint8_t* sp, size_t sp_size) {
+    uint64_t id = 0;
+    size_t trace_id = 0, span_id = 0;
+    const bool ok = bto::bench::walk_message(sp, sp + sp_size, [&](uint32_t f, const uint8_t* v, size_t len) {
+      if (f == 1) trace_id = len;
+      if (f == 2) {
+        span_id = len;
+        if (len == 8) std::memcpy(&id, v, 8);
+      }
       return true;
+    });
+    if (!ok || trace_id != 16 || span_id != 8 || id == 0) {
+      ++bad;
+      return ok;
     }
-  }
-  return false;
+    ids.push_back(id);
+    return true;
+  });
 }
 
 struct Config {
@@ -323,24 +232,7 @@ class FaultReceiver {
   }
 
  private:
-  void bind_listener(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0) {
-      ::close(fd);
-      return;
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    listen_fd_ = fd;
-  }
+  void bind_listener(int port) { listen_fd_ = bto::bench::listen_loopback(port, port_); }
 
   // Port closed, live connections cut: what a restarted collector looks like.
   void go_down() {
@@ -373,12 +265,10 @@ class FaultReceiver {
 
   // Returns when the connection is to be closed.
   void serve_requests(int fd) {
-    std::string buffer, body, plain;
+    HttpRequestReader reader(fd);
+    HttpRequest request;
+    std::string plain;
     std::vector<uint64_t> ids;
-    std::vector<char> chunk(1 << 16);
-    static constexpr std::string_view kOk =
-        "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n";
-    static constexpr std::string_view kBad = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
     const std::string k503 =
         config_.retry_after_503 > 0
             ? "HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + std::to_string(config_.retry_after_503) +
@@ -386,39 +276,15 @@ class FaultReceiver {
             : std::string("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
     const std::string k429 = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: " +
                              std::to_string(config_.retry_after) + "\r\nContent-Length: 0\r\n\r\n";
-    for (;;) {
-      size_t header_end;
-      while ((header_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-        const ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
-        if (n <= 0) return;
-        buffer.append(chunk.data(), static_cast<size_t>(n));
-      }
-      const std::string_view headers(buffer.data(), header_end + 2);
-      const std::string_view first_line = headers.substr(0, headers.find("\r\n"));
-      const bool is_traces = first_line.find("/v1/traces ") != std::string_view::npos;
-      std::string_view value;
-      size_t length = 0;
-      if (header_value(headers, "content-length", value)) length = std::stoul(std::string(value));
-      const bool gzip = header_value(headers, "content-encoding", value) && value == "gzip";
-      if (header_value(headers, "expect", value) && strncasecmp(value.data(), "100-continue", 12) == 0) {
-        if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return;
-      }
-      buffer.erase(0, header_end + 4);
-      while (buffer.size() < length) {
-        const ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
-        if (n <= 0) return;
-        buffer.append(chunk.data(), static_cast<size_t>(n));
-      }
-      body.assign(buffer, 0, length);
-      buffer.erase(0, length);
+    while (reader.next(request)) {
       ++stats_.requests;
-      stats_.body_bytes += length;
+      stats_.body_bytes += request.body.size();
 
       // Only trace exports meet the faults and are counted; anything else
       // (span metrics to /v1/metrics) gets a plain 200.
-      if (!is_traces) {
+      if (request.target != "/v1/traces") {
         ++stats_.other_requests;
-        if (!send_all(fd, kOk)) return;
+        if (!send_all(fd, kHttpOk)) return;
         continue;
       }
       const Mode mode = mode_.load();
@@ -449,22 +315,18 @@ class FaultReceiver {
         case Mode::kOk:
           break;
       }
-      const std::string* message = &body;
-      bool ok = true;
-      if (gzip) {
-        ok = gunzip(body, plain);
-        message = &plain;
-      }
+      const std::string* message = bto::bench::plain_body(request, plain);
       ids.clear();
       uint64_t bad = 0;
-      ok = ok && span_ids(reinterpret_cast<const uint8_t*>(message->data()), message->size(), ids, bad);
+      const bool ok = message != nullptr &&
+                      span_ids(reinterpret_cast<const uint8_t*>(message->data()), message->size(), ids, bad);
       stats_.bad_ids += bad;
       if (!ok) {
         ++stats_.bad_requests;
-        if (!send_all(fd, kBad)) return;
+        if (!send_all(fd, kHttpBadRequest)) return;
         continue;
       }
-      if (!send_all(fd, kOk)) {
+      if (!send_all(fd, kHttpOk)) {
         ++stats_.ok_send_failed;
         return;
       }

@@ -25,31 +25,21 @@ handler. The first stdout line is the port of the control HTTP(S) server:
     {"reset": true}                    forget everything (spans and faults)
 Requests must re-serialize to the very same bytes (canonical encoding, no
 unknown fields).
+Decoding, the /received span records and the fault counters are shared with
+the other receiver: otlp_receiver_common.py.
 """
-import argparse
 import json
 import socket
 import ssl
-import struct
-import sys
 import threading
 import time
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import otlp_receiver_common as common
+from otlp_receiver_common import ld
 
-def parse_args():
-    p = argparse.ArgumentParser()
-    p.add_argument("--protos", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cert")
-    p.add_argument("--key")
-    p.add_argument("--client-ca")
-    return p.parse_args()
-
-
-ARGS = parse_args()
-sys.path.insert(0, ARGS.protos)
+ARGS = common.parse_args(port_required=True)
 import grpc  # noqa: E402
 from google.protobuf import any_pb2, duration_pb2  # noqa: E402
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
@@ -57,112 +47,11 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa
 
 TRACE_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 METRICS_METHOD = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
-LOCK = threading.Lock()
-
-
-def fresh_state():
-    return {
-        "requests": 0,          # Export calls seen, faulted ones included
-        "accepted": 0,          # Export calls answered OK
-        "content_types": [],    # gRPC has one content type; left empty
-        "content_encodings": [],
-        "headers": [],
-        "client_ports": [],
-        "spans": [],
-        "duplicates": 0,
-        "errors": [],
-        "metric_names": [],     # one entry per metric in accepted MetricsService/Export calls
-    }
-
-
-STATE = fresh_state()
-SEEN = set()
-FAULTS = {}
-
-
-def varint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def ld(field, payload):
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
-
-
-def attr_list(kvs):
-    out = []
-    for kv in kvs:
-        which = kv.value.WhichOneof("value")
-        if which == "string_value":
-            out.append({"key": kv.key, "type": "string", "value": kv.value.string_value})
-        elif which == "bool_value":
-            out.append({"key": kv.key, "type": "bool", "value": kv.value.bool_value})
-        elif which == "int_value":
-            out.append({"key": kv.key, "type": "int", "value": str(kv.value.int_value)})
-        elif which == "double_value":
-            out.append({"key": kv.key, "type": "double", "value": repr(kv.value.double_value)})
-        else:
-            out.append({"key": kv.key, "type": str(which), "value": None})
-    return out
-
-
-def decode(body, message=trace_service_pb2.ExportTraceServiceRequest):
-    request = message()
-    request.ParseFromString(body)
-    again = request.SerializeToString(deterministic=True)
-    request.DiscardUnknownFields()
-    if request.SerializeToString(deterministic=True) != again:
-        raise ValueError("protobuf has fields unknown to the official schema")
-    if again != body:
-        raise ValueError("protobuf not canonical or has unknown fields (%d bytes in, %d re-encoded)"
-                         % (len(body), len(again)))
-    return request
-
-
-def record(request):
-    with LOCK:
-        for rs in request.resource_spans:
-            resource = attr_list(rs.resource.attributes)
-            for ss in rs.scope_spans:
-                for span in ss.spans:
-                    key = (span.trace_id, span.span_id)
-                    if key in SEEN:
-                        STATE["duplicates"] += 1
-                    SEEN.add(key)
-                    STATE["spans"].append({
-                        "trace_id": span.trace_id.hex(),
-                        "span_id": span.span_id.hex(),
-                        "parent_span_id": span.parent_span_id.hex(),
-                        "name": span.name,
-                        "kind": int(span.kind),
-                        "start": str(span.start_time_unix_nano),
-                        "end": str(span.end_time_unix_nano),
-                        "attributes": attr_list(span.attributes),
-                        "dropped_attributes_count": span.dropped_attributes_count,
-                        "events": [{"name": e.name, "time": str(e.time_unix_nano),
-                                    "attributes": attr_list(e.attributes)} for e in span.events],
-                        "has_status": span.HasField("status"),
-                        "status_code": int(span.status.code),
-                        "status_message": span.status.message,
-                        "resource": resource,
-                        "scope_name": ss.scope.name,
-                        "scope_version": ss.scope.version,
-                    })
-
-
-def take_fault(name):
-    """Decrements a per-call fault counter; True when this call gets the fault."""
-    with LOCK:
-        left = FAULTS.get(name, 0)
-        if left == 0:
-            return False
-        if left > 0:
-            FAULTS[name] = left - 1
-        return True
+# gRPC has one content type: content_types stays empty.
+STORE = common.Store(lambda: common.fresh_state(
+    metric_names=[],  # one entry per metric in accepted MetricsService/Export calls
+))
+LOCK, STATE, FAULTS = STORE.lock, STORE.state, STORE.faults
 
 
 def status_details(code, message, retry_delay_ms):
@@ -172,7 +61,7 @@ def status_details(code, message, retry_delay_ms):
     delay.FromMilliseconds(retry_delay_ms)
     retry_info = ld(1, delay.SerializeToString())
     detail = any_pb2.Any(type_url="type.googleapis.com/google.rpc.RetryInfo", value=retry_info)
-    return varint(1 << 3) + varint(code.value[0]) + ld(2, message.encode()) + ld(3, detail.SerializeToString())
+    return common.rpc_status(code.value[0], message) + ld(3, detail.SerializeToString())
 
 
 def export(body, context):
@@ -184,7 +73,7 @@ def export(body, context):
         STATE["headers"].append(metadata)
         STATE["client_ports"].append(int(peer.rsplit(":", 1)[1]) if ":" in peer else 0)
 
-    if take_fault("fail"):
+    if STORE.take_fault("fail"):
         with LOCK:
             code = getattr(grpc.StatusCode, FAULTS["code"])
             message = FAULTS["message"]
@@ -195,38 +84,31 @@ def export(body, context):
         context.set_code(code)
         context.set_details(message)
         return b""
-    if take_fault("delay"):
+    if STORE.take_fault("delay"):
         time.sleep(FAULTS.get("delay_ms", 0) / 1000.0)
         if not context.is_active():
             return b""  # the client gave up (deadline or cancel): like a lost request
 
     try:
-        request = decode(body)
+        request = common.decode_canonical(body, trace_service_pb2.ExportTraceServiceRequest)
     except Exception as error:  # noqa: BLE001 - report anything as a schema failure
-        with LOCK:
-            STATE["errors"].append("%s: %s" % (type(error).__name__, error))
+        STORE.error("%s: %s" % (type(error).__name__, error))
         context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
         context.set_details("bad request: %s" % error)
         return b""
-    record(request)
+    STORE.record(request)
     with LOCK:
         STATE["accepted"] += 1
         partial = FAULTS.get("partial")
-    if not partial:
-        return b""
-    # ExportTraceServiceResponse.partial_success (field 1) is newer than the
-    # 0.36.1 schema, so it is encoded by hand.
-    inner = varint(1 << 3) + varint(partial.get("rejected", 0)) + ld(2, partial.get("message", "").encode())
-    return ld(1, inner)
+    return common.partial_success_response(partial)
 
 
 def export_metrics(body, context):
     """MetricsService/Export: decoded with the official schema, names recorded."""
     try:
-        request = decode(body, metrics_service_pb2.ExportMetricsServiceRequest)
+        request = common.decode_canonical(body, metrics_service_pb2.ExportMetricsServiceRequest)
     except Exception as error:  # noqa: BLE001 - any decode failure is the client's fault
-        with LOCK:
-            STATE["errors"].append("metrics: %s" % error)
+        STORE.error("metrics: %s" % error)
         context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
         context.set_details("bad metrics request: %s" % error)
         return b""
@@ -345,21 +227,12 @@ class Control(BaseHTTPRequestHandler):
             return
         settings = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         with LOCK:
-            if settings.get("reset"):
-                STATE.clear()
-                STATE.update(fresh_state())
-                SEEN.clear()
-                FAULTS.clear()
+            STORE.apply_common_control(settings)
             if "code" in settings:
                 FAULTS["fail"] = settings.get("fail_first", -1)
                 FAULTS["code"] = settings["code"]
                 FAULTS["message"] = settings.get("message", "injected failure")
                 FAULTS["retry_delay_ms"] = settings.get("retry_delay_ms")
-            if "delay_ms" in settings:
-                FAULTS["delay"] = settings.get("delay_first", -1)
-                FAULTS["delay_ms"] = settings["delay_ms"]
-            if "partial_success" in settings:
-                FAULTS["partial"] = settings["partial_success"]
         self.send(200, b"{}")
 
 

@@ -20,8 +20,9 @@ Prints the port it listens on (127.0.0.1) as the first stdout line.
     {"reset": true}                    forget everything (spans and faults)
 Protobuf requests must re-serialize to the very same bytes (canonical encoding,
 no unknown fields); JSON is parsed with ignore_unknown_fields=False.
+Decoding, the /received span records and the fault counters are shared with
+the other receiver: otlp_receiver_common.py.
 """
-import argparse
 import base64
 import gzip
 import json
@@ -30,45 +31,19 @@ import socket
 import ssl
 import struct
 import sys
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import otlp_receiver_common as common
+from otlp_receiver_common import attr_list
 
-def parse_args():
-    p = argparse.ArgumentParser()
-    p.add_argument("--protos", required=True)
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--cert")
-    p.add_argument("--key")
-    p.add_argument("--client-ca")
-    return p.parse_args()
-
-
-ARGS = parse_args()
-sys.path.insert(0, ARGS.protos)
+ARGS = common.parse_args(port_required=False)
 from google.protobuf import json_format  # noqa: E402
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
 
-LOCK = threading.Lock()
-
-
-def fresh_state():
-    return {
-        "requests": 0,          # trace POSTs seen, faulted ones included
-        "accepted": 0,          # trace POSTs answered 2xx
-        "content_types": [],
-        "content_encodings": [],
-        "headers": [],          # per request, lower-case names
-        "client_ports": [],     # per request: one port means one kept-alive connection
-        "spans": [],
-        "duplicates": 0,
-        "errors": [],
-    }
-
-
-STATE = fresh_state()
+STORE = common.Store(common.fresh_state)
+LOCK, STATE, FAULTS = STORE.lock, STORE.state, STORE.faults
 
 
 def fresh_metrics_state():
@@ -76,38 +51,6 @@ def fresh_metrics_state():
 
 
 METRICS = fresh_metrics_state()
-SEEN = set()
-FAULTS = {}
-
-
-def varint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def ld(field, payload):
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
-
-
-def attr_list(kvs):
-    out = []
-    for kv in kvs:
-        which = kv.value.WhichOneof("value")
-        if which == "string_value":
-            out.append({"key": kv.key, "type": "string", "value": kv.value.string_value})
-        elif which == "bool_value":
-            out.append({"key": kv.key, "type": "bool", "value": kv.value.bool_value})
-        elif which == "int_value":
-            out.append({"key": kv.key, "type": "int", "value": str(kv.value.int_value)})
-        elif which == "double_value":
-            out.append({"key": kv.key, "type": "double", "value": repr(kv.value.double_value)})
-        else:
-            out.append({"key": kv.key, "type": str(which), "value": None})
-    return out
 
 
 def hex_to_b64(obj, key, length):
@@ -120,17 +63,10 @@ def hex_to_b64(obj, key, length):
 
 
 def decode(body, content_type):
-    request = trace_service_pb2.ExportTraceServiceRequest()
     if content_type.startswith("application/x-protobuf"):
-        request.ParseFromString(body)
-        again = request.SerializeToString(deterministic=True)
-        request.DiscardUnknownFields()
-        if request.SerializeToString(deterministic=True) != again:
-            raise ValueError("protobuf has fields unknown to the official schema")
-        if again != body:
-            raise ValueError("protobuf not canonical or has unknown fields (%d bytes in, %d re-encoded)"
-                             % (len(body), len(again)))
-    elif content_type.startswith("application/json"):
+        return common.decode_canonical(body, trace_service_pb2.ExportTraceServiceRequest)
+    request = trace_service_pb2.ExportTraceServiceRequest()
+    if content_type.startswith("application/json"):
         data = json.loads(body.decode("utf-8"))
         for rs in data.get("resourceSpans", []):
             for ss in rs.get("scopeSpans", []):
@@ -141,19 +77,6 @@ def decode(body, content_type):
         json_format.ParseDict(data, request, ignore_unknown_fields=False)
     else:
         raise ValueError("unexpected content type %r" % content_type)
-    return request
-
-
-def decode_metrics(body):
-    request = metrics_service_pb2.ExportMetricsServiceRequest()
-    request.ParseFromString(body)
-    again = request.SerializeToString(deterministic=True)
-    request.DiscardUnknownFields()
-    if request.SerializeToString(deterministic=True) != again:
-        raise ValueError("protobuf has fields unknown to the official schema")
-    if again != body:
-        raise ValueError("protobuf not canonical or has unknown fields (%d bytes in, %d re-encoded)"
-                         % (len(body), len(again)))
     return request
 
 
@@ -195,48 +118,6 @@ def record_metrics(request):
                             point["value"] = str(p.as_int) if which == "as_int" else repr(p.as_double)
                             point["value_type"] = str(which)
                         METRICS["points"].append(point)
-
-
-def record(request):
-    with LOCK:
-        for rs in request.resource_spans:
-            resource = attr_list(rs.resource.attributes)
-            for ss in rs.scope_spans:
-                for span in ss.spans:
-                    key = (span.trace_id, span.span_id)
-                    if key in SEEN:
-                        STATE["duplicates"] += 1
-                    SEEN.add(key)
-                    STATE["spans"].append({
-                        "trace_id": span.trace_id.hex(),
-                        "span_id": span.span_id.hex(),
-                        "parent_span_id": span.parent_span_id.hex(),
-                        "name": span.name,
-                        "kind": int(span.kind),
-                        "start": str(span.start_time_unix_nano),
-                        "end": str(span.end_time_unix_nano),
-                        "attributes": attr_list(span.attributes),
-                        "dropped_attributes_count": span.dropped_attributes_count,
-                        "events": [{"name": e.name, "time": str(e.time_unix_nano),
-                                    "attributes": attr_list(e.attributes)} for e in span.events],
-                        "has_status": span.HasField("status"),
-                        "status_code": int(span.status.code),
-                        "status_message": span.status.message,
-                        "resource": resource,
-                        "scope_name": ss.scope.name,
-                        "scope_version": ss.scope.version,
-                    })
-
-
-def take_fault(name):
-    """Decrements a per-request fault counter; True when this request gets the fault."""
-    with LOCK:
-        left = FAULTS.get(name, 0)
-        if left == 0:
-            return False
-        if left > 0:
-            FAULTS[name] = left - 1
-        return True
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -281,13 +162,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/control":
             settings = json.loads(self.read_body() or b"{}")
             with LOCK:
+                STORE.apply_common_control(settings)
                 if settings.get("reset"):
-                    STATE.clear()
-                    STATE.update(fresh_state())
                     METRICS.clear()
                     METRICS.update(fresh_metrics_state())
-                    SEEN.clear()
-                    FAULTS.clear()
                 if "status" in settings:
                     FAULTS["fail"] = settings.get("fail_first", -1)
                     FAULTS["status"] = settings["status"]
@@ -295,11 +173,6 @@ class Handler(BaseHTTPRequestHandler):
                     FAULTS["retry_after"] = settings.get("retry_after")
                 if "reset_connection_first" in settings:
                     FAULTS["reset"] = settings["reset_connection_first"]
-                if "delay_ms" in settings:
-                    FAULTS["delay"] = settings.get("delay_first", -1)
-                    FAULTS["delay_ms"] = settings["delay_ms"]
-                if "partial_success" in settings:
-                    FAULTS["partial"] = settings["partial_success"]
             self.send(200, b"{}", "application/json")
             return
         if self.path == "/v1/metrics":
@@ -320,22 +193,21 @@ class Handler(BaseHTTPRequestHandler):
             STATE["client_ports"].append(self.client_address[1])
         is_json = content_type.startswith("application/json")
 
-        if take_fault("reset"):
+        if STORE.take_fault("reset"):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.close_connection = True
             return
-        if take_fault("fail"):
+        if STORE.take_fault("fail"):
             with LOCK:
                 status, message, retry_after = FAULTS["status"], FAULTS["message"], FAULTS["retry_after"]
             extra = [("Retry-After", retry_after)] if retry_after else []
             if is_json:
                 self.send(status, json.dumps({"code": 14, "message": message}).encode(), "application/json", extra)
             else:
-                status_pb = varint(1 << 3) + varint(14) + ld(2, message.encode())
-                self.send(status, status_pb, "application/x-protobuf", extra)
+                self.send(status, common.rpc_status(14, message), "application/x-protobuf", extra)
             return
-        if take_fault("delay"):
+        if STORE.take_fault("delay"):
             time.sleep(FAULTS.get("delay_ms", 0) / 1000.0)
             readable, _, _ = select.select([self.connection], [], [], 0)
             if readable and self.connection.recv(1, socket.MSG_PEEK) == b"":
@@ -349,11 +221,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise ValueError("unexpected Content-Encoding %r" % encoding)
             request = decode(body, content_type)
         except Exception as error:  # noqa: BLE001 - report anything as a schema failure
-            with LOCK:
-                STATE["errors"].append("%s: %s" % (type(error).__name__, error))
+            STORE.error("%s: %s" % (type(error).__name__, error))
             self.send(400, ("bad request: %s" % error).encode(), "text/plain")
             return
-        record(request)
+        STORE.record(request)
         with LOCK:
             STATE["accepted"] += 1
             partial = FAULTS.get("partial")
@@ -364,13 +235,7 @@ class Handler(BaseHTTPRequestHandler):
                                               "errorMessage": partial.get("message", "")}
             self.send(200, json.dumps(response).encode(), "application/json")
         else:
-            # ExportTraceServiceResponse.partial_success (field 1) is newer than
-            # the 0.36.1 schema, so it is encoded by hand.
-            response = b""
-            if partial:
-                inner = varint(1 << 3) + varint(partial.get("rejected", 0)) + ld(2, partial.get("message", "").encode())
-                response = ld(1, inner)
-            self.send(200, response, "application/x-protobuf")
+            self.send(200, common.partial_success_response(partial), "application/x-protobuf")
 
 
     def handle_metrics(self):
@@ -388,7 +253,7 @@ class Handler(BaseHTTPRequestHandler):
                 body = gzip.decompress(body)
             elif encoding:
                 raise ValueError("unexpected Content-Encoding %r" % encoding)
-            request = decode_metrics(body)
+            request = common.decode_canonical(body, metrics_service_pb2.ExportMetricsServiceRequest)
         except Exception as error:  # noqa: BLE001 - report anything as a schema failure
             with LOCK:
                 METRICS["errors"].append("%s: %s" % (type(error).__name__, error))
