@@ -78,6 +78,11 @@ void CountingReceiver::serve(int fd) {
   HttpRequest request;
   std::string plain;
   while (reader.next(request)) {  // false once closed by the destructor
+    // bpftrace-otel also sends its span metrics (/v1/metrics): acknowledged, not counted.
+    if (request.target != "/v1/traces") {
+      if (!send_all(fd, kHttpOk)) return;
+      continue;
+    }
     counts_.body_bytes += request.body.size();
     counts_.requests++;
     const std::string* message = plain_body(request, plain);
