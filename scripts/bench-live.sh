@@ -5,12 +5,16 @@
 # per event of bpftrace and of bpftrace-otel (utime+stime from /proc/PID/stat,
 # over the load window only: bpftrace's start-up compile is excluded), the
 # ratio (target: ours <= 5% of bpftrace's), and bpftrace's lost events.
+# First, as a baseline, the same script, load and server with bpftrace alone
+# writing its JSON to a file (no reader but the page cache): the events it
+# loses there are not caused by us.
 #
-#   sudo scripts/bench-live.sh [BUILD_DIR] [REQUESTS] [CONCURRENCY]
+#   sudo scripts/bench-live.sh [BUILD_DIR] [REQUESTS] [CONCURRENCY] [bpftrace-otel options...]
 set -euo pipefail
 BUILD_DIR=$(realpath "${1:-build}")
 REQUESTS=${2:-200000}
 CONCURRENCY=${3:-32}
+shift $(( $# < 3 ? $# : 3 ))
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [[ $(id -u) -ne 0 ]]; then echo "bench-live.sh: needs root (bpftrace)" >&2; exit 2; fi
 WORK=$(mktemp -d /tmp/bto-live.XXXXXX)
@@ -36,8 +40,43 @@ SERVER=$!; PIDS+=("$SERVER")
 for _ in $(seq 50); do [[ -s $WORK/server.port ]] && break; sleep 0.1; done
 SERVER_PORT=$(cat "$WORK/server.port")
 
+# Attached when bpftrace's CPU stops climbing (LLVM compile + probe attach).
+wait_attached() {
+  local prev=-1 now
+  for _ in $(seq 60); do
+    now=$(ticks "$1"); [[ $now == "$prev" ]] && break; prev=$now; sleep 1
+  done
+  sleep 1
+}
+run_load() {
+  "$BUILD_DIR/examples/bin/demo-loadgen" --port "$SERVER_PORT" --requests "$REQUESTS" \
+      --concurrency "$CONCURRENCY" --mix items:4,error,notfound,orders > "$1"
+  sleep 1  # let the last events drain through
+}
+
+# ---- baseline: bpftrace alone (same argv as bpftrace-otel builds, see bpftrace_command.cpp)
+bpftrace -f json -B line -p "$SERVER" "$ROOT/examples/scripts/all.bt" > "$WORK/alone.jsonl" 2> "$WORK/alone.err" &
+ALONE=$!; PIDS+=("$ALONE")
+wait_attached "$ALONE"
+a0=$(ticks "$ALONE"); ta0=$(date +%s.%N)
+run_load "$WORK/loadgen-alone.json"
+a1=$(ticks "$ALONE"); ta1=$(date +%s.%N)
+kill -INT "$ALONE"; wait "$ALONE" || true
+# Events: printed records; lost: the sum of bpftrace's lost_events records.
+read -r ALONE_EVENTS ALONE_LOST < <(awk '
+  /"type": *"(printf|value)"/ { events++ }
+  /"type": *"lost_events"/ { if (match($0, /"events": *[0-9]+/)) { s = substr($0, RSTART, RLENGTH); sub(/.*: */, "", s); lost += s } }
+  END { print events + 0, lost + 0 }' "$WORK/alone.jsonl")
+awk -v a="$((a1 - a0))" -v hz="$HZ" -v ev="$ALONE_EVENTS" -v lost="$ALONE_LOST" \
+    -v wall="$(echo "$ta1 - $ta0" | bc)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+  printf "baseline (bpftrace alone, JSON to a file): events=%d in %.1f s (%.0f events/s), load avg %s\n", ev, wall, ev / wall, load;
+  printf "  bpftrace      CPU %.2f s = %.3f us/event\n", a / hz, a / hz * 1e6 / (ev > 0 ? ev : 1);
+  printf "  bpftrace lost events = %d (%.1f%% of events + lost)\n", lost, 100 * lost / (ev + lost > 0 ? ev + lost : 1);
+}'
+
+# ---- through bpftrace-otel
 "$BUILD_DIR/bpftrace-otel" --mode native-usdt --script "$ROOT/examples/scripts/all.bt" --pid "$SERVER" \
-    --endpoint "http://127.0.0.1:$PORT/v1/traces" --service-name demo-server > "$WORK/bto.log" 2>&1 &
+    --endpoint "http://127.0.0.1:$PORT/v1/traces" --service-name demo-server "$@" > "$WORK/bto.log" 2>&1 &
 OURS=$!; PIDS+=("$OURS")
 BPFTRACE=""
 for _ in $(seq 100); do
@@ -46,17 +85,10 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [[ -n $BPFTRACE ]] || { echo "bpftrace did not start"; cat "$WORK/bto.log"; exit 1; }
-# Attached when bpftrace's CPU stops climbing (LLVM compile + probe attach).
-prev=-1
-for _ in $(seq 60); do
-  now=$(ticks "$BPFTRACE"); [[ $now == "$prev" ]] && break; prev=$now; sleep 1
-done
-sleep 1
+wait_attached "$BPFTRACE"
 
 b0=$(ticks "$BPFTRACE"); o0=$(ticks "$OURS"); t0=$(date +%s.%N)
-"$BUILD_DIR/examples/bin/demo-loadgen" --port "$SERVER_PORT" --requests "$REQUESTS" \
-    --concurrency "$CONCURRENCY" --mix items:4,error,notfound,orders > "$WORK/loadgen.json"
-sleep 1  # let the last events drain through
+run_load "$WORK/loadgen.json"
 b1=$(ticks "$BPFTRACE"); o1=$(ticks "$OURS"); t1=$(date +%s.%N)
 
 kill -INT "$OURS"; wait "$OURS" || true
@@ -75,7 +107,7 @@ awk -v b="$((b1 - b0))" -v o="$((o1 - o0))" -v hz="$HZ" -v ev="$EVENTS" -v lost=
   printf "  bpftrace      CPU %.2f s = %.3f us/event\n", b / hz, bus;
   printf "  bpftrace-otel CPU %.2f s = %.3f us/event\n", o / hz, ous;
   printf "  ratio ours/bpftrace = %.1f%% (target <= 5%%)\n", 100 * ous / bus;
-  printf "  bpftrace lost events = %d; spans exported=%d received=%d\n", lost, exported, rec;
+  printf "  bpftrace lost events = %d (%.1f%% of events + lost); spans exported=%d received=%d\n", lost, 100 * lost / (ev + lost), exported, rec;
   printf "  loadgen: %s\n", lg;
 }'
 echo "  summary: $SUMMARY"

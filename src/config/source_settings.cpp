@@ -94,6 +94,16 @@ void add_source_settings(std::vector<Setting>& s) {
                  o.source.stop_grace = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
                },
                [](const AppOptions& o) { return show_ms(o.source.stop_grace); }});
+  s.push_back({"read_coalesce", "--read-coalesce", {}, group,
+               "After a small read of bpftrace's output, wait this long before reading again (fewer wakeups at "
+               "moderate event rates; 0 = read at once)",
+               "DURATION", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 const auto d = parse_duration(v, std::chrono::milliseconds(1));
+                 if (!d || *d > std::chrono::seconds(1)) reject("read_coalesce", src, v, "a duration from 0 to 1s");
+                 o.source.read_coalesce = std::chrono::duration_cast<std::chrono::microseconds>(*d);
+               },
+               [](const AppOptions& o) { return std::to_string(o.source.read_coalesce.count()) + "us"; }});
 }
 
 std::string settings_footer() {

@@ -62,6 +62,17 @@ struct SourceOptions {
   std::chrono::milliseconds term_grace{1000};  // SIGTERM -> SIGKILL
   size_t max_line_bytes = 1 << 20;
   size_t read_chunk_bytes = 1 << 20;
+  // Fewer wakeups at moderate event rates: after a wakeup that read less than
+  // coalesce_below_bytes (and less than a quarter of the pipe), wait this long
+  // before polling again while the pipe buffers (a stop request ends the
+  // wait). A wakeup costs more than decoding a few events, and spans are
+  // batched for seconds anyway; events without a timestamp of their own are
+  // stamped up to this much late. 0 disables (docs/performance.md, "Live").
+  std::chrono::microseconds read_coalesce{10000};
+  size_t coalesce_below_bytes = 256 * 1024;
+  // bpftrace's stdout pipe is enlarged to this (F_SETPIPE_SZ, best effort), so
+  // that a burst during the wait fills our pipe, not bpftrace's event buffers.
+  size_t pipe_bytes = 1 << 20;
 };
 
 // Written by run(); readable from any thread.
