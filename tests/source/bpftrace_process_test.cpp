@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
@@ -405,6 +406,40 @@ TEST(BpftraceSource, many_lines_arrive_complete_and_in_order) {
     EXPECT_EQ(lines.lines[i], R"({"type": "printf", "data": ")" + std::to_string(i - 1) + "\"}");
   }
   EXPECT_EQ(lines.lines.back(), R"({"type": "printf", "data": "49999"})");
+}
+
+// Read coalescing waits after a small read; the wait must not hold up a stop
+// or the lines already read.
+TEST(BpftraceSource, a_stop_ends_the_read_coalescing_wait) {
+  Fixture f("attach\nout {\"type\": \"printf\", \"data\": \"x\"}\npause\n");
+  f.options.read_coalesce = std::chrono::seconds(3);
+  RecordingHandler lines;
+  auto source = f.source();
+  std::thread stopper([&] {
+    while (source->bpftrace_pid() == 0) std::this_thread::sleep_for(5ms);
+    std::this_thread::sleep_for(500ms);  // the line is read: inside the 3 s wait now
+    source->request_stop();
+  });
+  const auto started = Clock::now();
+  const SourceResult result = source->run(lines, {}, std::chrono::hours(1));
+  stopper.join();
+  EXPECT_EQ(result.end, SourceEnd::kStopped);
+  EXPECT_LT(Clock::now() - started, 2500ms);
+  EXPECT_NE(std::find(lines.lines.begin(), lines.lines.end(), R"({"type": "printf", "data": "x"})"), lines.lines.end());
+}
+
+// A long wait after every small read must not cap the throughput of a fast
+// writer: once reads are large, nothing waits.
+TEST(BpftraceSource, read_coalescing_does_not_throttle_a_fast_writer) {
+  Fixture f("attach\nblast 200000\nexit 0\n");
+  f.options.read_coalesce = std::chrono::milliseconds(200);
+  RecordingHandler lines;
+  const auto started = Clock::now();
+  EXPECT_EQ(f.source()->run(lines).end, SourceEnd::kBpftraceExited);
+  EXPECT_EQ(lines.lines.size(), 200001u);
+  // ~6.6 MB: at one 200 ms wait per pipe-full (64 KiB if it could not be
+  // enlarged) this would take 20 s; without waits it takes well under 1 s.
+  EXPECT_LT(Clock::now() - started, 8s);
 }
 
 TEST(BpftraceSource, does_not_hang_when_sigchld_is_ignored) {
