@@ -103,7 +103,10 @@ void add_source_settings(std::vector<Setting>& s) {
                  if (!d || *d > std::chrono::seconds(1)) reject("read_coalesce", src, v, "a duration from 0 to 1s");
                  o.source.read_coalesce = std::chrono::duration_cast<std::chrono::microseconds>(*d);
                },
-               [](const AppOptions& o) { return std::to_string(o.source.read_coalesce.count()) + "us"; }});
+               [](const AppOptions& o) {
+                 const auto us = o.source.read_coalesce.count();
+                 return us % 1000 == 0 ? show_ms(std::chrono::milliseconds(us / 1000)) : std::to_string(us) + "us";
+               }});
 }
 
 std::string settings_footer() {
