@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_spans.h"
 #include "e2e_support.h"
 #include "test_receiver.h"
 
@@ -42,12 +43,6 @@ const std::string kAllScript = std::string(BTO_SOURCE_DIR) + "/examples/scripts/
 const std::string kHttpScript = std::string(BTO_SOURCE_DIR) + "/examples/scripts/http.bt";
 const std::string kAttached = "bpftrace attached its probes";
 
-// OTLP enum values (trace.proto).
-constexpr int kKindInternal = 1;
-constexpr int kKindServer = 2;
-constexpr int kKindClient = 3;
-constexpr int kStatusError = 2;
-
 // See http_spans_match_requests: the end probe runs after write(2), so the
 // client can see the whole response first when the scheduler runs it before
 // the server thread. 5 ms is ~5x the worst delay measured on a loaded host.
@@ -55,20 +50,6 @@ constexpr int64_t kEndProbeSlackNs = 5'000'000;
 // Span times are bpftrace's CLOCK_MONOTONIC moved to the wall clock by an
 // offset we sample; the client stamps CLOCK_REALTIME directly.
 constexpr int64_t kClockSlackNs = 1'000'000;
-
-const ReceivedAttribute* find_attr(const std::vector<ReceivedAttribute>& list, const std::string& key) {
-  for (const auto& a : list) {
-    if (a.key == key) return &a;
-  }
-  return nullptr;
-}
-
-std::string attr(const ReceivedSpan& span, const std::string& key) {
-  const ReceivedAttribute* a = find_attr(span.attributes, key);
-  return a != nullptr ? a->value : "<missing " + key + ">";
-}
-
-bool is_http(const ReceivedSpan& span) { return span.name.rfind("HTTP ", 0) == 0; }
 
 size_t count_http(const Received& r) {
   return static_cast<size_t>(std::count_if(r.spans.begin(), r.spans.end(), is_http));
@@ -86,14 +67,6 @@ Received wait_received(TestReceiver& receiver, const std::function<bool(const Re
 }
 
 // bpftrace-otel's bpftrace child, 0 if none.
-// Requests carry a unique W3C traceparent and our HTTP spans continue it: the
-// span's trace id is the caller's and its parent is the caller's span id.
-std::string context_of(const Record& r) {
-  if (r.traceparent.size() != 55) return r.traceparent;
-  return r.traceparent.substr(3, 32) + "-" + r.traceparent.substr(36, 16);
-}
-std::string context_of(const ReceivedSpan& span) { return span.trace_id + "-" + span.parent_span_id; }
-
 pid_t bpftrace_child(pid_t exporter) {
   for (pid_t child : children_of(exporter)) {
     if (read_file("/proc/" + std::to_string(child) + "/comm") == "bpftrace\n") return child;

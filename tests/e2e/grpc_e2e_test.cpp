@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_spans.h"
 #include "e2e_support.h"
 #include "test_receiver.h"
 
@@ -42,33 +43,6 @@ const std::string kAllScript = std::string(BTO_SOURCE_DIR) + "/examples/scripts/
 const std::string kTraceMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const std::string kSecret = "e2e-t0ken";
 
-// OTLP enum values (trace.proto).
-constexpr int kKindInternal = 1;
-constexpr int kKindServer = 2;
-constexpr int kKindClient = 3;
-constexpr int kStatusError = 2;
-
-const ReceivedAttribute* find_attr(const std::vector<ReceivedAttribute>& list, const std::string& key) {
-  for (const auto& a : list) {
-    if (a.key == key) return &a;
-  }
-  return nullptr;
-}
-
-std::string attr(const ReceivedSpan& span, const std::string& key) {
-  const ReceivedAttribute* a = find_attr(span.attributes, key);
-  return a != nullptr ? a->value : "<missing " + key + ">";
-}
-
-bool is_http(const ReceivedSpan& span) { return span.name.rfind("HTTP ", 0) == 0; }
-
-// Each request carries a unique W3C traceparent that its HTTP span continues:
-// the span's trace id is the caller's and its parent is the caller's span id.
-std::string context_of(const Record& r) {
-  if (r.traceparent.size() != 55) return r.traceparent;
-  return r.traceparent.substr(3, 32) + "-" + r.traceparent.substr(36, 16);
-}
-std::string context_of(const ReceivedSpan& span) { return span.trace_id + "-" + span.parent_span_id; }
 
 // otlp_grpc_receiver.py serves gRPC on the port it is given; TestReceiver's
 // own port() is the receiver's control server.
