@@ -11,11 +11,7 @@
 #include <cstdint>
 #include <ctime>
 #include <cstring>
-#include <deque>
-#include <fstream>
-#include <iterator>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -23,7 +19,10 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "source/bpftrace_command.h"
+#include "source/bpftrace_diagnosis.h"
 #include "source/child_process.h"
+#include "source/output_filter.h"
+#include "source/startup_checks.h"
 
 namespace bto {
 namespace {
@@ -35,91 +34,12 @@ using std::chrono::milliseconds;
 // even if it printed attached_probes (it does so before attaching kprobes
 // and before creating maps).
 constexpr milliseconds kStartupWindow{2000};
-constexpr size_t kKeptOutputLines = 20;
 constexpr size_t kStderrLineBytes = 4096;
 // Reads per wake-up before looking at stderr, stop requests and ticks again.
 constexpr int kReadsPerWakeup = 16;
 // Bound on the final drain when something else (bpftrace -c's command)
 // keeps the pipe open and writing after bpftrace has exited.
 constexpr int kMaxDrainReads = 4096;
-constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-constexpr std::string_view kAttachedPrefix = R"({"type": "attached_probes")";
-
-// bpftrace's last messages (stderr and non-JSON stdout), for diagnosis.
-class OutputRing {
- public:
-  void add(std::string_view line) {
-    if (lines_.size() == kKeptOutputLines) lines_.pop_front();
-    lines_.emplace_back(line);
-  }
-  std::vector<std::string> lines() const { return {lines_.begin(), lines_.end()}; }
-  void clear() { lines_.clear(); }
-
- private:
-  std::deque<std::string> lines_;
-};
-
-class StdoutFilter final : public LineHandler {
- public:
-  StdoutFilter(LineHandler& next, SourceStats& stats, OutputRing& ring, RateLimitedLog& log)
-      : next_(next), stats_(stats), ring_(ring), log_(log) {}
-
-  void on_line(std::string_view line) override {
-    if (line.front() != '{') {
-      stats_.message_lines.fetch_add(1, std::memory_order_relaxed);
-      ring_.add(line);
-      log_.warn("bpftrace: {}", quote_bytes(line, 400));
-      return;
-    }
-    if (!attached_ && line.starts_with(kAttachedPrefix)) {
-      attached_ = true;
-      stats_.attached.store(true);  // [telemetry] for /readyz
-      spdlog::info("bpftrace attached its probes: {}", quote_bytes(line, 200));
-    }
-    stats_.stdout_lines.fetch_add(1, std::memory_order_relaxed);
-    next_.on_line(line);
-  }
-
-  void on_oversized_line(std::string_view prefix, size_t length) override {
-    stats_.oversized_lines.fetch_add(1, std::memory_order_relaxed);
-    next_.on_oversized_line(prefix, length);
-  }
-
-  bool attached() const noexcept { return attached_; }
-
- private:
-  LineHandler& next_;
-  SourceStats& stats_;
-  OutputRing& ring_;
-  RateLimitedLog& log_;
-  bool attached_ = false;
-};
-
-class StderrSink final : public LineHandler {
- public:
-  StderrSink(SourceStats& stats, OutputRing& ring, RateLimitedLog& log) : stats_(stats), ring_(ring), log_(log) {}
-
-  void on_line(std::string_view line) override {
-    stats_.stderr_lines.fetch_add(1, std::memory_order_relaxed);
-    if (is_harmless_bpftrace_message(line)) {
-      spdlog::debug("bpftrace: {}", quote_bytes(line, 400));
-      return;
-    }
-    ring_.add(line);
-    log_.warn("bpftrace: {}", quote_bytes(line, 400));
-  }
-
-  void on_oversized_line(std::string_view prefix, size_t length) override {
-    stats_.stderr_lines.fetch_add(1, std::memory_order_relaxed);
-    ring_.add(prefix);
-    log_.warn("bpftrace: {}... ({} bytes)", quote_bytes(prefix, 400), length);
-  }
-
- private:
-  SourceStats& stats_;
-  OutputRing& ring_;
-  RateLimitedLog& log_;
-};
 
 struct RunOutcome {
   int wait_status = 0;
@@ -128,14 +48,39 @@ struct RunOutcome {
   Clock::duration elapsed{};
 };
 
-std::string read_file(const std::string& path, bool& ok) {
-  std::ifstream in(path, std::ios::binary);
-  ok = static_cast<bool>(in);
-  if (!ok) return {};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+// Stopping bpftrace: SIGINT (it prints its maps and exits; we keep reading
+// meanwhile), then SIGTERM after stop_grace, then SIGKILL after term_grace.
+class StopEscalation {
+ public:
+  bool begun() const noexcept { return stage_ > 0; }
+  std::optional<Clock::time_point> next_step() const noexcept { return escalate_at_; }
+
+  void begin(ChildProcess& child, milliseconds stop_grace) {
+    spdlog::info("stopping bpftrace (pid {})", child.pid());
+    child.signal(SIGINT, /*group=*/false);
+    stage_ = 1;
+    escalate_at_ = Clock::now() + stop_grace;
+  }
+
+  void escalate_if_due(ChildProcess& child, Clock::time_point now, const SourceOptions& options) {
+    if (!escalate_at_ || now < *escalate_at_) return;
+    if (stage_ == 1) {
+      spdlog::warn("bpftrace did not exit {} ms after SIGINT; sending SIGTERM", options.stop_grace.count());
+      child.signal(SIGTERM, /*group=*/false);
+      stage_ = 2;
+      escalate_at_ = now + options.term_grace;
+    } else if (stage_ == 2) {
+      spdlog::warn("bpftrace did not exit after SIGTERM; killing it");
+      child.signal(SIGKILL, /*group=*/true);
+      stage_ = 3;
+      escalate_at_.reset();
+    }
+  }
+
+ private:
+  int stage_ = 0;  // 1: SIGINT sent, 2: SIGTERM sent, 3: SIGKILL sent
+  std::optional<Clock::time_point> escalate_at_;
+};
 
 int poll_timeout(Clock::time_point now, std::initializer_list<std::optional<Clock::time_point>> deadlines) {
   std::optional<Clock::duration> shortest;
@@ -167,60 +112,7 @@ class BpftraceSourceImpl final : public BpftraceSource {
   }
 
   void check() override {
-    check_options();
-    const char* path_env = std::getenv("PATH");
-    auto resolved = find_executable(options_.bpftrace_path, path_env != nullptr ? path_env : kDefaultPath);
-    if (!resolved) {
-      if (options_.bpftrace_path.find('/') != std::string::npos) {
-        throw StartupError(fmt::format("bpftrace not found at {} (not an executable file): fix --bpftrace PATH, or "
-                                       "install bpftrace with `apt-get install bpftrace` and drop --bpftrace",
-                                       options_.bpftrace_path));
-      }
-      throw StartupError(
-          "bpftrace not found: install it with `apt-get install bpftrace` or pass --bpftrace PATH");
-    }
-    bpftrace_ = *resolved;
-
-    bool ok = false;
-    const std::string status = read_file("/proc/self/status", ok);
-    if (ok && !has_bpf_capabilities(status)) {
-      throw StartupError(
-          ::geteuid() == 0
-              ? "insufficient privileges: running as root but without CAP_SYS_ADMIN or CAP_BPF (a restricted "
-                "container?): run the container privileged or add cap_add: [SYS_ADMIN] (or BPF, PERFMON)"
-              : "insufficient privileges: bpftrace needs root: run with sudo (or as root in the container)");
-    }
-
-    std::string script_text = options_.program_text;
-    if (options_.program_text.empty()) {
-      script_text = read_file(options_.script_path, ok);
-      if (!ok) {
-        throw StartupError(fmt::format("cannot read bpftrace script {}: {} (check --script / BPF_SCRIPT)",
-                                       options_.script_path, std::strerror(errno)));
-      }
-    }
-    tracefs_ = tracefs_available();
-    if (!tracefs_) {
-      if (script_uses_tracepoints(script_text)) {
-        throw StartupError(
-            "tracefs is not mounted and the script uses tracepoints: mount it with "
-            "`mount -t tracefs nodev /sys/kernel/tracing` (in a container: mount /sys/kernel/tracing from the host)");
-      }
-      spdlog::warn("tracefs is not mounted (no /sys/kernel/tracing/events); tracepoints would not work: "
-                   "mount -t tracefs nodev /sys/kernel/tracing");
-    }
-
-    if (options_.target_pid != 0) {
-      target_start_time_ = process_start_time(options_.target_pid);
-      if (!target_start_time_) {
-        throw StartupError(fmt::format("no such process: PID {} (check --pid / TARGET_PID; in a container the "
-                                       "target's PID namespace must be shared, e.g. pid: container:app)",
-                                       options_.target_pid));
-      }
-    } else if (options_.mode == "usdt" && options_.command.empty()) {
-      spdlog::info("mode usdt without a target PID: probes defined at run time (libstapsdt) are only found with "
-                   "--pid; probes compiled into a binary attach system-wide");
-    }
+    facts_ = run_startup_checks(options_);
     checked_ = true;
   }
 
@@ -237,84 +129,16 @@ class BpftraceSourceImpl final : public BpftraceSource {
         return result;
       }
     }
-    const auto argv = build_bpftrace_argv(options_, bpftrace_);
+    const auto argv = build_bpftrace_argv(options_, facts_.bpftrace_path);
     milliseconds backoff = options_.initial_restart_backoff;
     for (int attempt = 0;; ++attempt) {
       if (stop_requested_.load()) {
         result.end = SourceEnd::kStopped;
         return result;
       }
-      spdlog::info("starting {}", fmt::join(argv, " "));
-      std::unique_ptr<ChildProcess> child;
-      try {
-        child = spawn_child(bpftrace_, argv);
-      } catch (const StartupError& e) {
-        result.end = SourceEnd::kFailed;
-        result.message = e.what();
-        return result;
-      }
-      stats_.starts.fetch_add(1, std::memory_order_relaxed);
-      if (attempt > 0) stats_.restarts.fetch_add(1, std::memory_order_relaxed);
-      current_pid_.store(child->pid());
-      const RunOutcome outcome = supervise(*child, lines);
-      current_pid_.store(0);
-      stats_.attached.store(false);  // [telemetry] for /readyz
-      child.reset();
-
-      const int status = outcome.wait_status;
-      result.bpftrace_exit_code = wait_status_code(status);
-      stats_.last_exit_code.store(result.bpftrace_exit_code);
-      const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      spdlog::log(clean || outcome.stopped ? spdlog::level::info : spdlog::level::warn, "bpftrace ended: {}",
-                  describe_wait_status(status));
-
-      if (outcome.stopped) {
-        result.end = SourceEnd::kStopped;
-        return result;
-      }
-      if (options_.target_pid != 0 && !target_alive()) {
-        spdlog::info("target process {} has exited", options_.target_pid);
-        result.end = SourceEnd::kTargetExited;
-        return result;
-      }
-      const bool early = WIFEXITED(status) && !clean && (!outcome.attached || outcome.elapsed < kStartupWindow);
-      if (attempt == 0 && early) {
-        result.end = SourceEnd::kFailed;
-        result.message = diagnose_failure(ring_.lines(), status, tracefs_).message;
-        return result;
-      }
-      if (clean) {
-        result.end = options_.command.empty() ? SourceEnd::kBpftraceExited : SourceEnd::kTargetExited;
-        return result;
-      }
-      const std::string what = fmt::format("bpftrace {}", describe_wait_status(status));
-      if (!options_.command.empty() || options_.restart == SourceOptions::RestartPolicy::kNever) {
-        // With -c a restart would run the command a second time.
-        result.end = SourceEnd::kFailed;
-        result.message = failure_message(what, "");
-        return result;
-      }
-      if (options_.max_restarts > 0 && attempt >= options_.max_restarts) {
-        result.end = SourceEnd::kFailed;
-        result.message = failure_message(what, fmt::format(" (gave up after {} restarts)", attempt));
-        return result;
-      }
-      // A run that stayed up longer than the longest backoff was healthy:
-      // start the backoff sequence over.
-      if (outcome.attached && outcome.elapsed >= options_.max_restart_backoff) {
-        backoff = options_.initial_restart_backoff;
-      }
-      spdlog::warn("{} unexpectedly; restarting it in {} ms (restart {})", what, backoff.count(), attempt + 1);
-      if (!sleep_interruptibly(backoff)) {
-        result.end = SourceEnd::kStopped;
-        return result;
-      }
-      if (options_.target_pid != 0 && !target_alive()) {
-        spdlog::info("target process {} has exited", options_.target_pid);
-        result.end = SourceEnd::kTargetExited;
-        return result;
-      }
-      backoff = std::min(backoff * 2, options_.max_restart_backoff);
+      const std::optional<RunOutcome> outcome = run_bpftrace(argv, attempt, lines, result);
+      if (!outcome || run_is_over(*outcome, attempt, result)) return result;
+      if (!wait_to_restart(*outcome, attempt, backoff, result)) return result;
     }
   }
 
@@ -328,40 +152,112 @@ class BpftraceSourceImpl final : public BpftraceSource {
   int bpftrace_pid() const noexcept override { return current_pid_.load(); }
 
  private:
-  void check_options() const {
-    if (options_.script_path.empty() == options_.program_text.empty()) {
-      throw StartupError(options_.script_path.empty()
-                             ? "no bpftrace script: pass --script PATH (or set BPF_SCRIPT)"
-                             : "give either a script file or a program text, not both");
-    }
-    if (options_.mode != "usdt" && options_.mode != "native-usdt") {
-      throw StartupError(fmt::format("unknown mode '{}': use usdt or native-usdt (--mode / EXPORTER_MODE)",
-                                     quote_bytes(options_.mode)));
-    }
-    if (options_.target_pid < 0) {
-      throw StartupError(fmt::format("invalid target PID {}", options_.target_pid));
-    }
-    if (options_.target_pid != 0 && !options_.command.empty()) {
-      throw StartupError("--pid and -c cannot be used together: -c starts the target itself");
-    }
-  }
-
   bool target_alive() const {
     const auto start_time = process_start_time(options_.target_pid);
-    return start_time && start_time == target_start_time_;
+    return start_time && start_time == facts_.target_start_time;
   }
 
   std::string failure_message(const std::string& what, const std::string& suffix) const {
     std::string message = fmt::format("{}{}", what, suffix);
-    const auto output = ring_.lines();
-    if (!output.empty()) {
-      message += "; bpftrace said:";
-      for (const auto& line : output) {
-        message += "\n  ";
-        message += quote_bytes(line, 400);
-      }
-    }
+    append_bpftrace_said(message, ring_.lines());
     return message;
+  }
+
+  // Spawns bpftrace once and supervises it until it exits. nullopt when it
+  // could not be spawned (`result` says why).
+  std::optional<RunOutcome> run_bpftrace(const std::vector<std::string>& argv, int attempt, LineHandler& lines,
+                                         SourceResult& result) {
+    spdlog::info("starting {}", fmt::join(argv, " "));
+    std::unique_ptr<ChildProcess> child;
+    try {
+      child = spawn_child(facts_.bpftrace_path, argv);
+    } catch (const StartupError& e) {
+      result.end = SourceEnd::kFailed;
+      result.message = e.what();
+      return std::nullopt;
+    }
+    stats_.starts.fetch_add(1, std::memory_order_relaxed);
+    if (attempt > 0) stats_.restarts.fetch_add(1, std::memory_order_relaxed);
+    current_pid_.store(child->pid());
+    const RunOutcome outcome = supervise(*child, lines);
+    current_pid_.store(0);
+    stats_.attached.store(false);  // [telemetry] for /readyz
+    child.reset();
+
+    const int status = outcome.wait_status;
+    result.bpftrace_exit_code = wait_status_code(status);
+    stats_.last_exit_code.store(result.bpftrace_exit_code);
+    const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    spdlog::log(clean || outcome.stopped ? spdlog::level::info : spdlog::level::warn, "bpftrace ended: {}",
+                describe_wait_status(status));
+    return outcome;
+  }
+
+  // Decides after bpftrace exited: true when run() ends (with `result`),
+  // false when bpftrace may be restarted.
+  bool run_is_over(const RunOutcome& outcome, int attempt, SourceResult& result) const {
+    const int status = outcome.wait_status;
+    const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (outcome.stopped) {
+      result.end = SourceEnd::kStopped;
+      return true;
+    }
+    if (target_gone()) {
+      result.end = SourceEnd::kTargetExited;
+      return true;
+    }
+    const bool early = WIFEXITED(status) && !clean && (!outcome.attached || outcome.elapsed < kStartupWindow);
+    if (attempt == 0 && early) {
+      result.end = SourceEnd::kFailed;
+      result.message = diagnose_failure(ring_.lines(), status, facts_.tracefs_mounted).message;
+      return true;
+    }
+    if (clean) {
+      result.end = options_.command.empty() ? SourceEnd::kBpftraceExited : SourceEnd::kTargetExited;
+      return true;
+    }
+    const std::string what = fmt::format("bpftrace {}", describe_wait_status(status));
+    if (!options_.command.empty() || options_.restart == SourceOptions::RestartPolicy::kNever) {
+      // With -c a restart would run the command a second time.
+      result.end = SourceEnd::kFailed;
+      result.message = failure_message(what, "");
+      return true;
+    }
+    if (options_.max_restarts > 0 && attempt >= options_.max_restarts) {
+      result.end = SourceEnd::kFailed;
+      result.message = failure_message(what, fmt::format(" (gave up after {} restarts)", attempt));
+      return true;
+    }
+    return false;
+  }
+
+  // Waits out the restart backoff (and doubles it for next time). False when
+  // run() ends instead: a stop request or the target's exit meanwhile.
+  bool wait_to_restart(const RunOutcome& outcome, int attempt, milliseconds& backoff, SourceResult& result) {
+    // A run that stayed up longer than the longest backoff was healthy:
+    // start the backoff sequence over.
+    if (outcome.attached && outcome.elapsed >= options_.max_restart_backoff) {
+      backoff = options_.initial_restart_backoff;
+    }
+    spdlog::warn("bpftrace {} unexpectedly; restarting it in {} ms (restart {})",
+                 describe_wait_status(outcome.wait_status), backoff.count(), attempt + 1);
+    if (!sleep_interruptibly(backoff)) {
+      result.end = SourceEnd::kStopped;
+      return false;
+    }
+    if (target_gone()) {
+      result.end = SourceEnd::kTargetExited;
+      return false;
+    }
+    backoff = std::min(backoff * 2, options_.max_restart_backoff);
+    return true;
+  }
+
+  // A target PID was given and that process has exited (logged).
+  bool target_gone() const {
+    if (options_.target_pid == 0 || target_alive()) return false;
+    spdlog::info("target process {} has exited", options_.target_pid);
+    return true;
   }
 
   void maybe_tick(Clock::time_point now) {
@@ -448,19 +344,12 @@ class BpftraceSourceImpl final : public BpftraceSource {
     LineReader err(child.stderr_fd(), kStderrLineBytes, kStderrLineBytes);
     bool out_open = true;
     bool err_open = true;
-    int stop_stage = 0;  // 1: SIGINT sent, 2: SIGTERM sent, 3: SIGKILL sent
-    std::optional<Clock::time_point> escalate_at;
+    StopEscalation stop;
     const auto started = Clock::now();
     RunOutcome outcome;
 
     for (;;) {
-      if (stop_requested_.load() && stop_stage == 0) {
-        // bpftrace prints its maps and exits on SIGINT; keep reading meanwhile.
-        spdlog::info("stopping bpftrace (pid {})", child.pid());
-        child.signal(SIGINT, /*group=*/false);
-        stop_stage = 1;
-        escalate_at = Clock::now() + options_.stop_grace;
-      }
+      if (stop_requested_.load() && !stop.begun()) stop.begin(child, options_.stop_grace);
       if (auto status = child.try_wait()) {
         outcome.wait_status = *status;
         break;
@@ -476,7 +365,7 @@ class BpftraceSourceImpl final : public BpftraceSource {
       auto now = Clock::now();
       std::optional<Clock::time_point> exit_check;
       if (child.exit_fd() < 0) exit_check = now + milliseconds(20);
-      const int ready = ::poll(fds, count, poll_timeout(now, {next_tick_, escalate_at, exit_check}));
+      const int ready = ::poll(fds, count, poll_timeout(now, {next_tick_, stop.next_step(), exit_check}));
       if (ready > 0) {
         if (fds[0].revents != 0) drain_wake_pipe();
         if (out_index != 99 && fds[out_index].revents != 0) {
@@ -490,36 +379,22 @@ class BpftraceSourceImpl final : public BpftraceSource {
       }
       now = Clock::now();
       maybe_tick(now);
-      if (escalate_at && now >= *escalate_at) {
-        if (stop_stage == 1) {
-          spdlog::warn("bpftrace did not exit {} ms after SIGINT; sending SIGTERM", options_.stop_grace.count());
-          child.signal(SIGTERM, /*group=*/false);
-          stop_stage = 2;
-          escalate_at = now + options_.term_grace;
-        } else if (stop_stage == 2) {
-          spdlog::warn("bpftrace did not exit after SIGTERM; killing it");
-          child.signal(SIGKILL, /*group=*/true);
-          stop_stage = 3;
-          escalate_at.reset();
-        }
-      }
+      stop.escalate_if_due(child, now, options_);
     }
     // Everything bpftrace wrote before exiting is in the pipes: deliver it.
     if (out_open) read_available(out, out_handler, kMaxDrainReads);
     if (err_open) read_available(err, err_handler, kMaxDrainReads);
     child.close_output();
     outcome.attached = out_handler.attached();
-    outcome.stopped = stop_stage > 0;
+    outcome.stopped = stop.begun();
     outcome.elapsed = Clock::now() - started;
     return outcome;
   }
 
   SourceOptions options_;
   SourceStats& stats_;
-  std::string bpftrace_;
+  StartupFacts facts_;
   bool checked_ = false;
-  bool tracefs_ = true;
-  std::optional<unsigned long long> target_start_time_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<int> current_pid_{0};
   int wake_read_ = -1;

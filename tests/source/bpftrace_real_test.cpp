@@ -16,6 +16,7 @@
 #include "source/bpftrace_process.h"
 #include "source/child_process.h"
 #include "source/helpers/test_support.h"
+#include "source/startup_checks.h"
 
 namespace bto {
 namespace {

@@ -1,0 +1,66 @@
+#pragma once
+// What the source does with bpftrace's output lines before the decoder sees
+// them: stdout lines that are not JSON objects are bpftrace's own messages
+// (logged, counted, kept for diagnosis, never passed on); stderr lines are
+// logged unless harmless. The last messages are kept for the diagnosis of a
+// failed start.
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/log.h"
+#include "source/bpftrace_process.h"
+#include "source/line_reader.h"
+
+namespace bto {
+
+// bpftrace's last messages (stderr and non-JSON stdout), for diagnosis.
+class OutputRing {
+ public:
+  static constexpr size_t kKeptLines = 20;
+
+  void add(std::string_view line);
+  std::vector<std::string> lines() const { return {lines_.begin(), lines_.end()}; }
+  void clear() { lines_.clear(); }
+
+ private:
+  std::deque<std::string> lines_;
+};
+
+// bpftrace's stdout: JSON objects go on to `next`, other lines to the ring.
+// Notices the attached_probes record ([telemetry] readiness).
+class StdoutFilter final : public LineHandler {
+ public:
+  StdoutFilter(LineHandler& next, SourceStats& stats, OutputRing& ring, RateLimitedLog& log)
+      : next_(next), stats_(stats), ring_(ring), log_(log) {}
+
+  void on_line(std::string_view line) override;
+  void on_oversized_line(std::string_view prefix, size_t length) override;
+  bool attached() const noexcept { return attached_; }
+
+ private:
+  LineHandler& next_;
+  SourceStats& stats_;
+  OutputRing& ring_;
+  RateLimitedLog& log_;
+  bool attached_ = false;
+};
+
+// bpftrace's stderr: logged (rate-limited) and kept, except harmless noise.
+class StderrSink final : public LineHandler {
+ public:
+  StderrSink(SourceStats& stats, OutputRing& ring, RateLimitedLog& log) : stats_(stats), ring_(ring), log_(log) {}
+
+  void on_line(std::string_view line) override;
+  void on_oversized_line(std::string_view prefix, size_t length) override;
+
+ private:
+  SourceStats& stats_;
+  OutputRing& ring_;
+  RateLimitedLog& log_;
+};
+
+}  // namespace bto

@@ -1,0 +1,34 @@
+#pragma once
+// Pre-flight checks before bpftrace is started (BpftraceSource::check): the
+// options make sense, bpftrace is there, we may trace, the script is readable,
+// tracefs is mounted when the script needs it, the target PID exists. Each
+// failure is a StartupError whose message says how to fix it.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "source/bpftrace_process.h"
+
+namespace bto {
+
+// What the checks found out, kept for the run.
+struct StartupFacts {
+  std::string bpftrace_path;                            // resolved through PATH
+  bool tracefs_mounted = true;                          // for the diagnosis of "tracepoint not found"
+  std::optional<unsigned long long> target_start_time;  // of options.target_pid (0: none)
+};
+
+// Throws StartupError with an actionable message.
+StartupFacts run_startup_checks(const SourceOptions& options);
+
+// CapEff from /proc/self/status text has CAP_SYS_ADMIN or CAP_BPF.
+bool has_bpf_capabilities(std::string_view proc_status_text);
+// The script names a tracepoint probe (tracepoint:... or t:...), which needs tracefs.
+bool script_uses_tracepoints(std::string_view script_text);
+// /sys/kernel/tracing/events or /sys/kernel/debug/tracing/events under `sys_root`.
+bool tracefs_available(const std::string& sys_root = "/sys");
+// Field 22 of /proc/PID/stat: tells a PID from a later process reusing it.
+std::optional<unsigned long long> process_start_time(int pid);
+
+}  // namespace bto
