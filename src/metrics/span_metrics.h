@@ -1,7 +1,10 @@
 #pragma once
 // RED metrics derived from finished spans (before sampling): the aggregator is
 // a SpanObserver on the reader thread; an exporter thread collects cumulative
-// snapshots from it. docs/metrics.md lists every metric and attribute.
+// snapshots (metrics_snapshot.h) from it. docs/metrics.md lists every metric
+// and attribute. Inside: series_table.h (attribute sets, cardinality limit),
+// histogram.h (aggregation), http_measurement.h (what an HTTP span measures),
+// instruments.h (tables seen as exported metrics, the snapshot).
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics/metrics_snapshot.h"
 #include "spans/span_observer.h"
 #include "spans/span_record.h"
 
@@ -57,33 +61,6 @@ struct SpanMetricsStats {
   std::atomic<uint64_t> export_failures{0};  // collections whose export was given up
   std::atomic<uint64_t> data_points_exported{0};
   std::atomic<uint64_t> data_points_rejected{0};  // partial success from the collector
-};
-
-// ---- snapshot: what the exporter encodes ----------------------------------
-
-enum class MetricKind : uint8_t { kHistogram, kCounter };
-
-struct MetricPoint {
-  AttributeList attributes;
-  uint64_t start_time_unix_ns = 0;  // when the attribute set was first seen
-  uint64_t count = 0;
-  double sum = 0, min = 0, max = 0;      // histograms
-  std::vector<uint64_t> bucket_counts;  // histograms: bounds.size() + 1
-};
-
-struct MetricStream {
-  std::string name, description, unit;
-  MetricKind kind = MetricKind::kHistogram;
-  std::vector<double> bounds;  // histograms
-  std::vector<MetricPoint> points;
-};
-
-// Cumulative temporality: every collection carries every attribute set seen
-// since start. Reused between collections (no allocation once grown).
-struct MetricsSnapshot {
-  uint64_t time_unix_ns = 0;
-  std::vector<MetricStream> metrics;  // metrics without points are left out
-  size_t data_points() const noexcept;
 };
 
 class SpanMetrics : public SpanObserver {

@@ -1,0 +1,44 @@
+#include "metrics/series_table.h"
+
+#include <chrono>
+
+namespace bto::metrics_detail {
+
+uint64_t unix_now_ns() noexcept {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+SeriesTable::SeriesTable(std::vector<std::string> keys, std::vector<double> bounds, size_t limit,
+                         SpanMetricsStats& stats)
+    : keys_(std::move(keys)), bounds_(std::move(bounds)), limit_(std::max<size_t>(limit, 1)), stats_(stats) {
+  size_t slots = 4;
+  while (slots < 2 * limit_) slots *= 2;
+  slots_.assign(slots, kEmpty);
+  mask_ = slots - 1;
+  series_.reserve(limit_);
+}
+
+Series& SeriesTable::overflow_series() {
+  stats_.overflow_measurements.fetch_add(1, std::memory_order_relaxed);
+  if (overflow_ == kEmpty) {
+    overflow_ = static_cast<int32_t>(series_.size());
+    add_series(0, {}, true);
+  }
+  return series_[static_cast<size_t>(overflow_)];
+}
+
+Series& SeriesTable::add_series(uint64_t hash, std::span<const ValueView> values, bool overflow) {
+  Series& s = series_.emplace_back();
+  s.hash = hash;
+  s.overflow = overflow;
+  s.values.reserve(values.size());
+  for (const ValueView& v : values) s.values.emplace_back(v);
+  s.start_time_unix_ns = unix_now_ns();
+  s.aggregate.buckets.assign(bounds_.size() + 1, 0);
+  stats_.series.fetch_add(1, std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace bto::metrics_detail
