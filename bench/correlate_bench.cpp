@@ -4,34 +4,15 @@
 
 #include <benchmark/benchmark.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "decode/event.h"
 #include "spans/clock.h"
 #include "spans/correlator.h"
 #include "spans/handlers/event_handler.h"
 #include "spans/span_pool.h"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// Not under AddressSanitizer: it owns operator new/delete there (and would see
-// its own and these replacements mixed).
-#if !defined(__SANITIZE_ADDRESS__)
-#define BTO_COUNTS_ALLOCATIONS 1
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace bto {
 namespace {
@@ -104,13 +85,13 @@ void BM_correlate_start_end_pair(benchmark::State& state) {
   }
 
   uint64_t pairs = 0;
-  const uint64_t allocations_before = g_allocations.load();
+  const uint64_t allocations_before = testing::allocations();
   for (auto _ : state) {
     for (size_t i = 0; i < n; ++i) correlator->on_event(events.start(i));
     for (size_t i = 0; i < n; ++i) correlator->on_event(events.end(i));
     pairs += n;
   }
-  const uint64_t allocations = g_allocations.load() - allocations_before;
+  const uint64_t allocations = testing::allocations() - allocations_before;
   state.SetItemsProcessed(static_cast<int64_t>(pairs));
   state.counters["allocs_per_pair"] =
       pairs == 0 ? 0.0 : static_cast<double>(allocations) / static_cast<double>(pairs);

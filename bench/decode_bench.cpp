@@ -7,67 +7,14 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 #include <string_view>
 
+#include "allocation_counter.h"
 #include "decode/decoder.h"
-
-namespace {
-
-std::atomic<uint64_t> g_allocations{0};
-
-void* counted_alloc(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-
-void* counted_aligned_alloc(size_t size, std::align_val_t align) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto alignment = static_cast<size_t>(align);
-  const size_t rounded = (size + alignment - 1) / alignment * alignment;
-  if (void* p = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(size_t size) { return counted_alloc(size); }
-void* operator new[](size_t size) { return counted_alloc(size); }
-// simdjson allocates its buffers with new (std::nothrow): replace those too, so
-// every delete below frees memory that this file allocated.
-void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(size);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
-void* operator new[](size_t size, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(size);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
-void* operator new(size_t size, std::align_val_t align) { return counted_aligned_alloc(size, align); }
-void* operator new[](size_t size, std::align_val_t align) { return counted_aligned_alloc(size, align); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -144,11 +91,11 @@ void BM_decode(benchmark::State& state) {
   TouchingSink sink;
   decoder->decode_line(line.view(), sink);  // warm-up: buffers reach their steady size
   const uint64_t events_before = sink.events;
-  const uint64_t allocations_before = g_allocations.load(std::memory_order_relaxed);
+  const uint64_t allocations_before = bto::testing::allocations();
   for (auto _ : state) {
     decoder->decode_line(line.view(), sink);
   }
-  const uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - allocations_before;
+  const uint64_t allocations = bto::testing::allocations() - allocations_before;
   benchmark::DoNotOptimize(sink.checksum);
   report(state, allocations, sink.events - events_before);
   if (stats.events != stats.lines) state.SkipWithError("the benchmark line did not decode to one event");
@@ -218,12 +165,12 @@ void BM_bare_simdjson_parse(benchmark::State& state) {
   od::parser parser;
   uint64_t checksum = bare_parse(parser, line.view());
   uint64_t events = 0;
-  const uint64_t allocations_before = g_allocations.load(std::memory_order_relaxed);
+  const uint64_t allocations_before = bto::testing::allocations();
   for (auto _ : state) {
     checksum += bare_parse(parser, line.view());
     ++events;
   }
-  const uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - allocations_before;
+  const uint64_t allocations = bto::testing::allocations() - allocations_before;
   benchmark::DoNotOptimize(checksum);
   report(state, allocations, events);
 }
@@ -249,12 +196,12 @@ void BM_bare_simdjson_parse_printf_inner(benchmark::State& state) {
     checksum += bare_parse(inner, std::string_view(scratch.get(), data.size()));
   };
   once();
-  const uint64_t allocations_before = g_allocations.load(std::memory_order_relaxed);
+  const uint64_t allocations_before = bto::testing::allocations();
   for (auto _ : state) {
     once();
     ++events;
   }
-  const uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - allocations_before;
+  const uint64_t allocations = bto::testing::allocations() - allocations_before;
   benchmark::DoNotOptimize(checksum);
   report(state, allocations, events);
 }
@@ -274,11 +221,11 @@ void BM_decode_printf_four_events(benchmark::State& state) {
   TouchingSink sink;
   decoder->decode_line(line.view(), sink);
   const uint64_t events_before = sink.events;
-  const uint64_t allocations_before = g_allocations.load(std::memory_order_relaxed);
+  const uint64_t allocations_before = bto::testing::allocations();
   for (auto _ : state) {
     decoder->decode_line(line.view(), sink);
   }
-  const uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - allocations_before;
+  const uint64_t allocations = bto::testing::allocations() - allocations_before;
   benchmark::DoNotOptimize(sink.checksum);
   report(state, allocations, sink.events - events_before);
   if (stats.events != 4 * stats.lines) state.SkipWithError("expected four events per line");
@@ -294,13 +241,13 @@ void BM_decode_malformed(benchmark::State& state) {
   const auto decoder = bto::create_decoder(bto::DecodeOptions{}, stats);
   TouchingSink sink;
   for (int i = 0; i < 10; ++i) decoder->decode_line(line.view(), sink);
-  const uint64_t allocations_before = g_allocations.load(std::memory_order_relaxed);
+  const uint64_t allocations_before = bto::testing::allocations();
   uint64_t lines = 0;
   for (auto _ : state) {
     decoder->decode_line(line.view(), sink);
     ++lines;
   }
-  const uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - allocations_before;
+  const uint64_t allocations = bto::testing::allocations() - allocations_before;
   state.SetItemsProcessed(static_cast<int64_t>(lines));
   state.counters["allocs_per_line"] = benchmark::Counter(static_cast<double>(allocations) / static_cast<double>(lines));
   spdlog::set_level(spdlog::level::info);

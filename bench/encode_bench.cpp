@@ -3,38 +3,16 @@
 
 #include <benchmark/benchmark.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
 #include <zlib.h>
 
+#include "allocation_counter.h"
 #include "export/gzip_compressor.h"
 #include "export/otlp_encoder.h"
 #include "export/resource.h"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// Counting replacements of the global allocation functions. gcc cannot see
-// that they pair with each other and warns about new/free mismatches.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace {
 
@@ -92,12 +70,12 @@ void BM_Encode(benchmark::State& state) {
   const Batch& b = batch();
   std::string out;
   Encode(b.resource, b.spans, out);  // grow the reused buffer once
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = bto::testing::allocations();
   for (auto _ : state) {
     Encode(b.resource, b.spans, out);
     benchmark::DoNotOptimize(out.data());
   }
-  const uint64_t allocations = g_allocations.load() - before;
+  const uint64_t allocations = bto::testing::allocations() - before;
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out.size()));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * b.spans.size()));
   state.counters["allocs_per_batch"] = static_cast<double>(allocations) / static_cast<double>(state.iterations());
@@ -114,12 +92,12 @@ void BM_Gzip(benchmark::State& state) {
   GzipCompressor gzip(kOtlpGzipLevel);
   std::string compressed;
   gzip.compress(body, compressed);
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = bto::testing::allocations();
   for (auto _ : state) {
     gzip.compress(body, compressed);
     benchmark::DoNotOptimize(compressed.data());
   }
-  const uint64_t allocations = g_allocations.load() - before;
+  const uint64_t allocations = bto::testing::allocations() - before;
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * b.spans.size()));
   state.counters["allocs_per_batch"] = static_cast<double>(allocations) / static_cast<double>(state.iterations());

@@ -1,21 +1,19 @@
 // A declared family in steady state allocates nothing per event: this binary
 // counts every global operator new while lines go through the real decoder,
 // correlator and a ConfigFamilyHandler built from a parsed config file.
-// (In tests/config because tests/spans already replaces operator new.)
+// (In tests/config: it builds the handler from a parsed config file.)
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "config/app_options.h"
 #include "config_test_util.h"
 #include "decode/decoder.h"
@@ -23,22 +21,6 @@
 #include "spans/correlator.h"
 #include "spans/handlers/config_family_handler.h"
 #include "spans/span_pool.h"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// Not under AddressSanitizer: it owns operator new/delete there.
-#if !defined(__SANITIZE_ADDRESS__)
-#define BTO_COUNTS_ALLOCATIONS 1
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace bto {
 namespace {
@@ -122,12 +104,12 @@ TEST(FamilyAllocations, steady_state_declared_family_allocates_nothing) {
   for (int round = 0; round < 3; ++round) {  // warm-up: pool, tables and strings reach their size
     for (std::string_view line : lines) decoder->decode_line(line, *correlator);
   }
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = testing::allocations();
   for (int round = 0; round < 50; ++round) {
     for (std::string_view line : lines) decoder->decode_line(line, *correlator);
     correlator->sweep();
   }
-  const uint64_t allocations = g_allocations.load() - before;
+  const uint64_t allocations = testing::allocations() - before;
   spdlog::set_level(spdlog::level::info);
 #if defined(BTO_COUNTS_ALLOCATIONS)
   EXPECT_GT(before, 0u) << "the counting operator new is not in use";

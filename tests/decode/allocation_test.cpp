@@ -4,52 +4,15 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "decode/decoder.h"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-
-void* counted_alloc(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(size_t size) { return counted_alloc(size); }
-void* operator new[](size_t size) { return counted_alloc(size); }
-// simdjson allocates its buffers with new (std::nothrow): replace those too, so
-// every delete below frees memory that this file allocated.
-void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(size);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
-void* operator new[](size_t size, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(size);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace bto {
 namespace {
@@ -92,11 +55,11 @@ TEST(DecoderAllocations, steady_state_decoding_allocates_nothing) {
     for (std::string_view line : lines) decoder->decode_line(line, sink);
   }
 
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = testing::allocations();
   for (int round = 0; round < 1000; ++round) {
     for (std::string_view line : lines) decoder->decode_line(line, sink);
   }
-  const uint64_t allocations = g_allocations.load() - before;
+  const uint64_t allocations = testing::allocations() - before;
   spdlog::set_level(spdlog::level::info);
   EXPECT_EQ(allocations, 0u);
   EXPECT_EQ(stats.events.load(), (1000u + kWarmUpRounds) * 6);

@@ -3,29 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "metrics/span_metrics.h"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// Not under AddressSanitizer: it owns operator new/delete there.
-#if !defined(__SANITIZE_ADDRESS__)
-#define BTO_COUNTS_ALLOCATIONS 1
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace bto {
 namespace {
@@ -66,9 +48,9 @@ TEST(SpanMetricsAllocation, steady_state_records_without_allocating) {
     metrics->on_span_finished("job", job);
   };
   feed();  // creates every attribute set (and the overflow sets)
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = testing::allocations();
   for (int i = 0; i < 1000; ++i) feed();
-  EXPECT_EQ(g_allocations.load() - before, 0u);
+  EXPECT_EQ(testing::allocations() - before, 0u);
   EXPECT_GT(stats.overflow_measurements, 1000u);
   EXPECT_EQ(stats.spans_observed, 1001u * (spans.size() + 2));
 
@@ -76,9 +58,9 @@ TEST(SpanMetricsAllocation, steady_state_records_without_allocating) {
   MetricsSnapshot snapshot;
   metrics->collect(snapshot);
   metrics->collect(snapshot);
-  const uint64_t before_collect = g_allocations.load();
+  const uint64_t before_collect = testing::allocations();
   metrics->collect(snapshot);
-  EXPECT_EQ(g_allocations.load() - before_collect, 0u);
+  EXPECT_EQ(testing::allocations() - before_collect, 0u);
 }
 
 }  // namespace

@@ -2,30 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <set>
 
+#include "allocation_counter.h"  // counts every heap allocation of this binary (steady-state check below)
 #include "spans_test_util.h"
-
-// Counts every heap allocation in this test binary (steady-state check below).
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// Not under AddressSanitizer: it owns operator new/delete there (and would see
-// its own and these replacements mixed).
-#if !defined(__SANITIZE_ADDRESS__)
-#define BTO_COUNTS_ALLOCATIONS 1
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace bto {
 namespace {
@@ -661,12 +641,12 @@ TEST(Correlator, steady_state_allocates_nothing_per_event) {
   for (int round = 0; round < 3; ++round) {  // warm-up: tables and records reach their size
     for (const Event& event : views) correlator->on_event(event);
   }
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = testing::allocations();
   for (int round = 0; round < 20; ++round) {
     for (const Event& event : views) correlator->on_event(event);
     correlator->sweep();
   }
-  const uint64_t allocations = g_allocations.load() - before;
+  const uint64_t allocations = testing::allocations() - before;
   EXPECT_EQ(allocations, 0u);
   EXPECT_EQ(sink.count, 23u * 128u);
   EXPECT_EQ(stats.parent_not_found, 0u);
