@@ -15,6 +15,7 @@
 
 #include "allocation_counter.h"
 #include "decode/decoder.h"
+#include "tools/bare_parse.h"
 
 namespace {
 
@@ -83,13 +84,12 @@ void report(benchmark::State& state, uint64_t allocations, uint64_t events) {
       benchmark::Counter(events == 0 ? 0.0 : static_cast<double>(allocations) / static_cast<double>(events));
 }
 
-void BM_decode(benchmark::State& state) {
-  state.SetLabel(shape_name(state.range(0)));
-  const PaddedLine line(line_for(state.range(0)));
-  bto::DecodeStats stats;
+// The timed loop of the decoder benchmarks: `line` decoded again and again
+// after one warm-up (buffers reach their steady size).
+void time_decoding(benchmark::State& state, const PaddedLine& line, bto::DecodeStats& stats) {
   const auto decoder = bto::create_decoder(bto::DecodeOptions{}, stats);
   TouchingSink sink;
-  decoder->decode_line(line.view(), sink);  // warm-up: buffers reach their steady size
+  decoder->decode_line(line.view(), sink);
   const uint64_t events_before = sink.events;
   const uint64_t allocations_before = bto::testing::allocations();
   for (auto _ : state) {
@@ -98,76 +98,32 @@ void BM_decode(benchmark::State& state) {
   const uint64_t allocations = bto::testing::allocations() - allocations_before;
   benchmark::DoNotOptimize(sink.checksum);
   report(state, allocations, sink.events - events_before);
+}
+
+void BM_decode(benchmark::State& state) {
+  state.SetLabel(shape_name(state.range(0)));
+  const PaddedLine line(line_for(state.range(0)));
+  bto::DecodeStats stats;
+  time_decoding(state, line, stats);
   if (stats.events != stats.lines) state.SkipWithError("the benchmark line did not decode to one event");
 }
 BENCHMARK(BM_decode)->DenseRange(0, 2);
 
-// Visits every value of a document, unescaping every key and string.
-uint64_t touch(od::value value) {
-  od::json_type type{};
-  if (value.type().get(type)) return 0;
-  uint64_t sum = 0;
-  switch (type) {
-    case od::json_type::object: {
-      od::object object;
-      if (value.get_object().get(object)) return 0;
-      for (auto member : object) {
-        od::field field;
-        if (std::move(member).get(field)) return sum;
-        std::string_view key;
-        if (!field.unescaped_key().get(key)) sum += key.size();
-        sum += touch(field.value());
-      }
-      return sum;
-    }
-    case od::json_type::array: {
-      od::array array;
-      if (value.get_array().get(array)) return 0;
-      for (auto element : array) {
-        od::value child;
-        if (std::move(element).get(child)) return sum;
-        sum += touch(child);
-      }
-      return sum;
-    }
-    case od::json_type::number: {
-      od::number number;
-      if (!value.get_number().get(number)) sum += static_cast<uint64_t>(number.get_number_type());
-      return sum;
-    }
-    case od::json_type::string: {
-      std::string_view text;
-      if (!value.get_string().get(text)) sum += text.size();
-      return sum;
-    }
-    case od::json_type::boolean: {
-      bool flag = false;
-      if (!value.get_bool().get(flag)) sum += flag;
-      return sum;
-    }
-    case od::json_type::null:
-      return sum;
-  }
-  return sum;
-}
-
-uint64_t bare_parse(od::parser& parser, std::string_view line) {
-  od::document doc;
-  if (parser.iterate(line.data(), line.size(), line.size() + bto::kLinePadding).get(doc)) return 0;
-  od::value root;
-  if (doc.get_value().get(root)) return 0;
-  return touch(root);
+// The floor (tools/bare_parse.h, shared with parse_floor) on one padded line.
+void bare_parse(od::parser& parser, std::string_view line, uint64_t& checksum) {
+  bto::bench::parse_and_touch(parser, line.data(), line.size(), line.size() + bto::kLinePadding, checksum);
 }
 
 void BM_bare_simdjson_parse(benchmark::State& state) {
   state.SetLabel(shape_name(state.range(0)));
   const PaddedLine line(line_for(state.range(0)));
   od::parser parser;
-  uint64_t checksum = bare_parse(parser, line.view());
+  uint64_t checksum = 0;
+  bare_parse(parser, line.view(), checksum);
   uint64_t events = 0;
   const uint64_t allocations_before = bto::testing::allocations();
   for (auto _ : state) {
-    checksum += bare_parse(parser, line.view());
+    bare_parse(parser, line.view(), checksum);
     ++events;
   }
   const uint64_t allocations = bto::testing::allocations() - allocations_before;
@@ -193,7 +149,7 @@ void BM_bare_simdjson_parse_printf_inner(benchmark::State& state) {
     std::string_view data;
     if (doc["data"].get_string().get(data)) return;
     std::memcpy(scratch.get(), data.data(), data.size());
-    checksum += bare_parse(inner, std::string_view(scratch.get(), data.size()));
+    bare_parse(inner, std::string_view(scratch.get(), data.size()), checksum);
   };
   once();
   const uint64_t allocations_before = bto::testing::allocations();
@@ -217,17 +173,7 @@ void BM_decode_printf_four_events(benchmark::State& state) {
   }
   const PaddedLine line(R"({"type": "printf", "data": ")" + data + R"("})");
   bto::DecodeStats stats;
-  const auto decoder = bto::create_decoder(bto::DecodeOptions{}, stats);
-  TouchingSink sink;
-  decoder->decode_line(line.view(), sink);
-  const uint64_t events_before = sink.events;
-  const uint64_t allocations_before = bto::testing::allocations();
-  for (auto _ : state) {
-    decoder->decode_line(line.view(), sink);
-  }
-  const uint64_t allocations = bto::testing::allocations() - allocations_before;
-  benchmark::DoNotOptimize(sink.checksum);
-  report(state, allocations, sink.events - events_before);
+  time_decoding(state, line, stats);
   if (stats.events != 4 * stats.lines) state.SkipWithError("expected four events per line");
 }
 BENCHMARK(BM_decode_printf_four_events);

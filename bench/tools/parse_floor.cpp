@@ -11,58 +11,12 @@
 #include <memory>
 #include <string_view>
 
+#include "bare_parse.h"
+
 namespace bto::bench {
 namespace {
 
 namespace od = simdjson::ondemand;
-
-uint64_t touch(od::value value) {
-  od::json_type type{};
-  if (value.type().get(type)) return 0;
-  uint64_t sum = 0;
-  switch (type) {
-    case od::json_type::object: {
-      od::object object;
-      if (value.get_object().get(object)) return 0;
-      for (auto member : object) {
-        od::field field;
-        if (std::move(member).get(field)) return sum;
-        std::string_view key;
-        if (!field.unescaped_key().get(key)) sum += key.size();
-        sum += touch(field.value());
-      }
-      return sum;
-    }
-    case od::json_type::array: {
-      od::array array;
-      if (value.get_array().get(array)) return 0;
-      for (auto element : array) {
-        od::value child;
-        if (std::move(element).get(child)) return sum;
-        sum += touch(child);
-      }
-      return sum;
-    }
-    case od::json_type::number: {
-      od::number number;
-      if (!value.get_number().get(number)) sum += static_cast<uint64_t>(number.get_number_type());
-      return sum;
-    }
-    case od::json_type::string: {
-      std::string_view text;
-      if (!value.get_string().get(text)) sum += text.size();
-      return sum;
-    }
-    case od::json_type::boolean: {
-      bool flag = false;
-      if (!value.get_bool().get(flag)) sum += flag;
-      return sum;
-    }
-    case od::json_type::null:
-      return sum;
-  }
-  return sum;
-}
 
 double thread_cpu_seconds() {
   timespec ts{};
@@ -115,12 +69,9 @@ class Floor {
       text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
       if (one.empty() || one.size() > kScratch) continue;
       std::memcpy(scratch_.get(), one.data(), one.size());
-      od::document doc;
-      if (inner_.iterate(scratch_.get(), one.size(), kScratch + simdjson::SIMDJSON_PADDING).get(doc)) continue;
-      od::value root;
-      if (doc.get_value().get(root)) continue;
-      r.checksum += touch(root);
-      ++r.documents;
+      if (parse_and_touch(inner_, scratch_.get(), one.size(), kScratch + simdjson::SIMDJSON_PADDING, r.checksum)) {
+        ++r.documents;
+      }
     }
   }
 
