@@ -50,6 +50,7 @@ struct GrpcReceiver {
   GrpcReceiver() : port(bto::testing::free_port()), receiver(options(port)) {}
   static ReceiverOptions options(int port) {
     ReceiverOptions o;
+    o.protocol = bto::testing::ReceiverProtocol::kGrpc;
     o.port = port;
     return o;
   }

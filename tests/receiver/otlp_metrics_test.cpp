@@ -3,13 +3,9 @@
 // canonical encoding): names, units, temporality, buckets, attribute sets and
 // resource must arrive as aggregated.
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include <map>
-#include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,94 +18,6 @@ namespace bto::testing {
 namespace {
 
 using std::chrono::milliseconds;
-
-struct ReceivedPoint {
-  std::string metric, description, unit, kind;
-  int temporality = 0;
-  bool is_monotonic = false;
-  std::map<std::string, std::string> attributes;  // key -> "type:value"
-  uint64_t start = 0, time = 0;
-  uint64_t count = 0;
-  std::string sum, min, max, value;
-  std::vector<uint64_t> bucket_counts;
-  std::vector<double> bounds;
-  std::map<std::string, std::string> resource;
-  std::string scope_name;
-};
-
-struct ReceivedMetrics {
-  int requests = 0, accepted = 0;
-  std::vector<std::string> content_encodings;
-  std::vector<std::string> errors;
-  std::vector<ReceivedPoint> points;
-};
-
-size_t append_body(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
-std::string http_get(const std::string& url) {
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  std::string body;
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 10000L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  if (curl_easy_perform(curl.get()) != CURLE_OK) throw std::runtime_error("GET " + url + " failed");
-  return body;
-}
-
-std::map<std::string, std::string> attribute_map(simdjson::dom::array list) {
-  std::map<std::string, std::string> out;
-  for (simdjson::dom::object a : list) {
-    const std::string type(a["type"].get_string().value());
-    simdjson::dom::element v = a["value"];
-    std::string value = v.is_bool() ? (v.get_bool().value() ? "true" : "false") : std::string(v.get_string().value());
-    out[std::string(a["key"].get_string().value())] = type + ":" + value;
-  }
-  return out;
-}
-
-std::string text_or_empty(simdjson::dom::element e) { return e.is_string() ? std::string(e.get_string().value()) : ""; }
-
-ReceivedMetrics received_metrics(TestReceiver& receiver) {
-  const std::string text = http_get("http://127.0.0.1:" + std::to_string(receiver.port()) + "/received_metrics");
-  simdjson::dom::parser parser;
-  simdjson::dom::object root = parser.parse(text).get_object().value();
-  ReceivedMetrics r;
-  r.requests = static_cast<int>(root["requests"].get_int64().value());
-  r.accepted = static_cast<int>(root["accepted"].get_int64().value());
-  for (auto e : root["content_encodings"].get_array()) r.content_encodings.emplace_back(e.get_string().value());
-  for (auto e : root["errors"].get_array()) r.errors.emplace_back(e.get_string().value());
-  for (simdjson::dom::object p : root["points"].get_array()) {
-    ReceivedPoint point;
-    point.metric = std::string(p["metric"].get_string().value());
-    point.description = std::string(p["description"].get_string().value());
-    point.unit = std::string(p["unit"].get_string().value());
-    point.kind = std::string(p["kind"].get_string().value());
-    point.temporality = static_cast<int>(p["temporality"].get_int64().value());
-    point.is_monotonic = p["is_monotonic"].get_bool().value();
-    point.attributes = attribute_map(p["attributes"].get_array());
-    point.start = std::stoull(std::string(p["start"].get_string().value()));
-    point.time = std::stoull(std::string(p["time"].get_string().value()));
-    point.resource = attribute_map(p["resource"].get_array());
-    point.scope_name = std::string(p["scope_name"].get_string().value());
-    if (point.kind == "histogram") {
-      point.count = std::stoull(std::string(p["count"].get_string().value()));
-      point.sum = text_or_empty(p["sum"]);
-      point.min = text_or_empty(p["min"]);
-      point.max = text_or_empty(p["max"]);
-      for (auto c : p["bucket_counts"].get_array()) point.bucket_counts.push_back(std::stoull(std::string(c.get_string().value())));
-      for (auto b : p["explicit_bounds"].get_array()) point.bounds.push_back(std::stod(std::string(b.get_string().value())));
-    } else {
-      point.value = std::string(p["value"].get_string().value());
-    }
-    r.points.push_back(std::move(point));
-  }
-  return r;
-}
 
 const ReceivedPoint* find_point(const ReceivedMetrics& r, const std::string& metric,
                                 const std::map<std::string, std::string>& attributes) {
@@ -141,7 +49,7 @@ ResourceInfo test_resource() {
 
 OtlpOptions options_for(const TestReceiver& receiver) {
   OtlpOptions otlp;
-  otlp.endpoint = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/v1/metrics";
+  otlp.endpoint = receiver.metrics_url();
   otlp.retry.initial_backoff = milliseconds(10);
   return otlp;
 }
@@ -175,7 +83,7 @@ TEST(OtlpMetrics, receiver_decodes_histograms_counters_and_resource_with_the_off
   metrics->on_span_finished("db_query", db);
 
   export_once(*metrics, options_for(receiver), stats, ExportResult::kSuccess);
-  const ReceivedMetrics r = received_metrics(receiver);
+  const ReceivedMetrics r = receiver.received_metrics();
   ASSERT_TRUE(r.errors.empty()) << r.errors.front();
   ASSERT_EQ(r.accepted, 1);
   // http: GET, POST; bpftrace.spans and bpftrace.span.duration: tls_handshake, db_query; db.client.queries.
@@ -244,7 +152,7 @@ TEST(OtlpMetrics, overflow_set_and_gzip_reach_the_receiver) {
   OtlpOptions otlp = options_for(receiver);
   otlp.compression = OtlpCompression::kGzip;
   export_once(*metrics, otlp, stats, ExportResult::kSuccess);
-  const ReceivedMetrics r = received_metrics(receiver);
+  const ReceivedMetrics r = receiver.received_metrics();
   ASSERT_TRUE(r.errors.empty()) << r.errors.front();
   EXPECT_EQ(r.content_encodings, std::vector<std::string>{"gzip"});
   ASSERT_EQ(r.points.size(), 3u);
@@ -263,7 +171,7 @@ TEST(OtlpMetrics, cumulative_exports_repeat_every_set_with_growing_counts) {
   export_once(*metrics, otlp, stats, ExportResult::kSuccess);
   metrics->on_span_finished("http_request", http_span("GET", "/a", 200, 1000));
   export_once(*metrics, otlp, stats, ExportResult::kSuccess);
-  const ReceivedMetrics r = received_metrics(receiver);
+  const ReceivedMetrics r = receiver.received_metrics();
   ASSERT_EQ(r.points.size(), 2u);
   EXPECT_EQ(r.points[0].count, 1u);
   EXPECT_EQ(r.points[1].count, 2u);

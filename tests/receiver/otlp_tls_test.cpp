@@ -1,166 +1,136 @@
-// https and mTLS against the test receiver, with certificates made by openssl
-// for this run only.
+// https / gRPC over TLS and mTLS against the test receivers, with certificates
+// made by openssl for this run only (TlsTest, otlp_test_fixture.h): what holds
+// over both transports, then what differs.
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
+#include <string>
 
 #include "export/otlp_exporter.h"
+#include "otlp_test_fixture.h"
 #include "span_fixtures.h"
 #include "test_receiver.h"
 
 namespace bto::testing {
 namespace {
 
-using namespace std::chrono_literals;
-namespace fs = std::filesystem;
+class OtlpTls : public TlsTest {};
 
-class OtlpTls : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("bto-otlp-tls-" + std::to_string(getpid())));
-    fs::create_directories(*dir_);
-    std::ofstream(path("server.ext")) << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                                         "extendedKeyUsage=serverAuth\n";
-    std::ofstream(path("client.ext")) << "extendedKeyUsage=clientAuth\n";
-    make_ca("ca");
-    make_ca("other-ca");
-    make_leaf("server", "ca", "localhost");
-    make_leaf("client", "ca", "bto-test-client");
-  }
-  static void TearDownTestSuite() {
-    std::error_code ignored;
-    fs::remove_all(*dir_, ignored);
-    delete dir_;
-  }
-
-  static std::string path(const std::string& name) { return (*dir_ / name).string(); }
-
-  static void make_ca(const std::string& name) {
-    ASSERT_EQ(0, run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                              "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path(name + ".key"),
-                              "-out", path(name + ".crt"), "-days", "2", "-subj", "/CN=bto test " + name}));
-  }
-  static void make_leaf(const std::string& name, const std::string& ca, const std::string& cn) {
-    ASSERT_EQ(0, run_command({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                              "-nodes", "-keyout", path(name + ".key"), "-out", path(name + ".csr"),
-                              "-subj", "/CN=" + cn}));
-    ASSERT_EQ(0, run_command({"openssl", "x509", "-req", "-in", path(name + ".csr"), "-CA", path(ca + ".crt"),
-                              "-CAkey", path(ca + ".key"), "-CAcreateserial", "-out", path(name + ".crt"),
-                              "-days", "2", "-extfile", path(name + ".ext")}));
-  }
-
-  static ReceiverOptions server(bool require_client_cert) {
-    ReceiverOptions o;
-    o.cert_file = path("server.crt");
-    o.key_file = path("server.key");
-    if (require_client_cert) o.client_ca_file = path("ca.crt");
-    return o;
-  }
-
-  static void trust(TestReceiver& receiver, bool with_client_cert) {
-    receiver.ca_file = path("ca.crt");
-    if (with_client_cert) {
-      receiver.client_cert_file = path("client.crt");
-      receiver.client_key_file = path("client.key");
-    }
-  }
-
-  static OtlpOptions options(const std::string& url) {
-    OtlpOptions o;
-    o.endpoint = url;
-    o.timeout = 3s;
-    o.retry.initial_backoff = 20ms;
-    o.retry.max_backoff = 50ms;
-    o.retry.max_attempts = 2;
-    return o;
-  }
-
-  static fs::path* dir_;
-};
-
-fs::path* OtlpTls::dir_ = nullptr;
-
-TEST_F(OtlpTls, exports_over_https_verified_with_the_given_ca) {
-  TestReceiver receiver(server(false));
-  trust(receiver, false);
-  OtlpOptions o = options(receiver.traces_url());
+TEST_P(OtlpTls, exports_verified_with_the_given_ca) {
+  const auto receiver = start(GetParam(), false);
+  OtlpOptions o = options(GetParam(), receiver->endpoint());
   o.certificate_file = path("ca.crt");
-  EXPECT_TRUE(validate_otlp_options(o).empty());
+  EXPECT_EQ("", validate_otlp_options(o));
   ExportStats stats;
   const ResourceInfo resource = build_resource({});
   auto exporter = create_otlp_exporter(o, resource, stats);
   SpanBatch batch = make_spans(20);
   ASSERT_EQ(ExportResult::kSuccess, exporter->export_batch(batch.view()));
-  expect_received_exactly(batch, receiver.received(), resource);
+  const Received got = receiver->received();
+  expect_received_exactly(batch, got, resource);
+  EXPECT_EQ(kSecret, got.headers.at(0).at("x-api-key"));
 }
 
-TEST_F(OtlpTls, rejects_a_server_signed_by_an_unknown_ca) {
-  TestReceiver receiver(server(false));
-  trust(receiver, false);
-  OtlpOptions o = options(receiver.traces_url());
-  o.certificate_file = path("other-ca.crt");
-  ExportStats stats;
-  auto exporter = create_otlp_exporter(o, build_resource({}), stats);
-  SpanBatch batch = make_spans(2);
-  EXPECT_EQ(ExportResult::kPermanent, exporter->export_batch(batch.view()));
-  EXPECT_EQ(0u, stats.export_retries);
-  EXPECT_TRUE(receiver.received().spans.empty());
-}
-
-TEST_F(OtlpTls, insecure_skip_verify_accepts_an_unknown_ca) {
-  TestReceiver receiver(server(false));
-  trust(receiver, false);
-  OtlpOptions o = options(receiver.traces_url());
+TEST_P(OtlpTls, insecure_skip_verify_accepts_an_unknown_ca) {
+  const auto receiver = start(GetParam(), false);
+  OtlpOptions o = options(GetParam(), receiver->endpoint());
   o.insecure_skip_verify = true;
   ExportStats stats;
   const ResourceInfo resource = build_resource({});
   auto exporter = create_otlp_exporter(o, resource, stats);
   SpanBatch batch = make_spans(3);
   ASSERT_EQ(ExportResult::kSuccess, exporter->export_batch(batch.view()));
-  expect_received_exactly(batch, receiver.received(), resource);
+  expect_received_exactly(batch, receiver->received(), resource);
 }
 
-TEST_F(OtlpTls, mtls_exports_with_a_client_certificate) {
-  TestReceiver receiver(server(true));
-  trust(receiver, true);
-  OtlpOptions o = options(receiver.traces_url());
+TEST_P(OtlpTls, mtls_exports_with_a_client_certificate_and_gzip) {
+  const auto receiver = start(GetParam(), true);
+  OtlpOptions o = options(GetParam(), receiver->endpoint());
   o.certificate_file = path("ca.crt");
   o.client_certificate_file = path("client.crt");
   o.client_key_file = path("client.key");
   o.compression = OtlpCompression::kGzip;
-  EXPECT_TRUE(validate_otlp_options(o).empty());
+  EXPECT_EQ("", validate_otlp_options(o));
   ExportStats stats;
   const ResourceInfo resource = build_resource({});
   auto exporter = create_otlp_exporter(o, resource, stats);
   SpanBatch batch = make_spans(20);
   ASSERT_EQ(ExportResult::kSuccess, exporter->export_batch(batch.view()));
-  expect_received_exactly(batch, receiver.received(), resource);
+  expect_received_exactly(batch, receiver->received(), resource);
 }
 
-TEST_F(OtlpTls, mtls_without_a_client_certificate_delivers_nothing) {
-  TestReceiver receiver(server(true));
-  trust(receiver, true);
-  OtlpOptions o = options(receiver.traces_url());
+TEST_P(OtlpTls, mtls_without_a_client_certificate_delivers_nothing) {
+  const auto receiver = start(GetParam(), true);
+  OtlpOptions o = options(GetParam(), receiver->endpoint());
   o.certificate_file = path("ca.crt");
   ExportStats stats;
   auto exporter = create_otlp_exporter(o, build_resource({}), stats);
   SpanBatch batch = make_spans(2);
   EXPECT_NE(ExportResult::kSuccess, exporter->export_batch(batch.view()));
   EXPECT_EQ(1u, stats.export_failures);
-  EXPECT_TRUE(receiver.received().spans.empty());
+  const Received got = receiver->received();
+  EXPECT_TRUE(got.spans.empty());
+  EXPECT_EQ(0, got.requests);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, OtlpTls, ::testing::ValuesIn(kEveryTransport), receiver_name);
+
+// ---- OTLP/HTTP: an unverifiable server is a permanent error (curl) -------------------
+
+TEST_F(OtlpTls, rejects_a_server_signed_by_an_unknown_ca) {
+  const auto receiver = start(kHttpProtobuf, false);
+  OtlpOptions o = options(kHttpProtobuf, receiver->endpoint());
+  o.certificate_file = path("other-ca.crt");
+  ExportStats stats;
+  auto exporter = create_otlp_exporter(o, build_resource({}), stats);
+  SpanBatch batch = make_spans(2);
+  EXPECT_EQ(ExportResult::kPermanent, exporter->export_batch(batch.view()));
+  EXPECT_EQ(0u, stats.export_retries);
+  EXPECT_TRUE(receiver->received().spans.empty());
 }
 
 TEST_F(OtlpTls, validate_reports_unreadable_files_and_half_mtls) {
-  OtlpOptions o = options("https://127.0.0.1:1/v1/traces");
+  OtlpOptions o = options(kHttpProtobuf, "https://127.0.0.1:1/v1/traces");
   o.certificate_file = path("missing.crt");
   EXPECT_NE(std::string::npos, validate_otlp_options(o).find("not readable"));
   o.certificate_file = path("ca.crt");
   o.client_certificate_file = path("client.crt");
   EXPECT_NE(std::string::npos, validate_otlp_options(o).find("both"));
+}
+
+// ---- OTLP/gRPC: the scheme decides TLS; a failed handshake is UNAVAILABLE --------------
+
+class OtlpGrpcTls : public TlsTest {};
+
+TEST_F(OtlpGrpcTls, endpoint_without_scheme_is_tls_unless_insecure) {
+  const auto receiver = start(kGrpc, false);
+  OtlpOptions o = options(kGrpc, "127.0.0.1:" + std::to_string(receiver->port()));
+  o.certificate_file = path("ca.crt");
+  EXPECT_EQ("", validate_otlp_options(o));
+  ExportStats stats;
+  const ResourceInfo resource = build_resource({});
+  SpanBatch batch = make_spans(3);
+  ASSERT_EQ(ExportResult::kSuccess, create_otlp_exporter(o, resource, stats)->export_batch(batch.view()));
+  expect_received_exactly(batch, receiver->received(), resource);
+
+  const auto plaintext = start_receiver(kGrpc);
+  OtlpOptions insecure = options(kGrpc, "127.0.0.1:" + std::to_string(plaintext->port()));
+  insecure.insecure = true;
+  SpanBatch other = make_spans(4, 9);
+  ASSERT_EQ(ExportResult::kSuccess, create_otlp_exporter(insecure, resource, stats)->export_batch(other.view()));
+  expect_received_exactly(other, plaintext->received(), resource);
+}
+
+TEST_F(OtlpGrpcTls, rejects_a_server_signed_by_an_unknown_ca) {
+  const auto receiver = start(kGrpc, false);
+  OtlpOptions o = options(kGrpc, receiver->endpoint());
+  o.certificate_file = path("other-ca.crt");
+  ExportStats stats;
+  auto exporter = create_otlp_exporter(o, build_resource({}), stats);
+  SpanBatch batch = make_spans(2);
+  EXPECT_NE(ExportResult::kSuccess, exporter->export_batch(batch.view()));
+  EXPECT_EQ(1u, stats.export_failures);
+  EXPECT_EQ(0, receiver->received().requests);
 }
 
 }  // namespace

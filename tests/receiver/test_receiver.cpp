@@ -61,11 +61,60 @@ uint64_t number_of(simdjson::dom::element e) {
   return std::stoull(std::string(e.get_string().value()));
 }
 
+std::map<std::string, std::string> typed_attribute_map(simdjson::dom::array list) {
+  std::map<std::string, std::string> out;
+  for (simdjson::dom::object a : list) {
+    const std::string type(a["type"].get_string().value());
+    simdjson::dom::element v = a["value"];
+    std::string value = v.is_bool() ? (v.get_bool().value() ? "true" : "false") : std::string(v.get_string().value());
+    out[std::string(a["key"].get_string().value())] = type + ":" + value;
+  }
+  return out;
+}
+
+std::string text_or_empty(simdjson::dom::element e) { return e.is_string() ? std::string(e.get_string().value()) : ""; }
+
+ReceivedPoint point_of(simdjson::dom::object p) {
+  ReceivedPoint point;
+  point.metric = std::string(p["metric"].get_string().value());
+  point.description = std::string(p["description"].get_string().value());
+  point.unit = std::string(p["unit"].get_string().value());
+  point.kind = std::string(p["kind"].get_string().value());
+  point.temporality = static_cast<int>(p["temporality"].get_int64().value());
+  point.is_monotonic = p["is_monotonic"].get_bool().value();
+  point.attributes = typed_attribute_map(p["attributes"].get_array());
+  point.start = number_of(p["start"]);
+  point.time = number_of(p["time"]);
+  point.resource = typed_attribute_map(p["resource"].get_array());
+  point.scope_name = std::string(p["scope_name"].get_string().value());
+  if (point.kind == "histogram") {
+    point.count = number_of(p["count"]);
+    point.sum = text_or_empty(p["sum"]);
+    point.min = text_or_empty(p["min"]);
+    point.max = text_or_empty(p["max"]);
+    for (auto c : p["bucket_counts"].get_array()) point.bucket_counts.push_back(number_of(c));
+    for (auto b : p["explicit_bounds"].get_array()) point.bounds.push_back(std::stod(std::string(b.get_string().value())));
+  } else {
+    point.value = std::string(p["value"].get_string().value());
+  }
+  return point;
+}
+
 }  // namespace
 
-TestReceiver::TestReceiver(const ReceiverOptions& options) : tls_(!options.cert_file.empty()) {
-  std::vector<std::string> args = {BTO_PYTHON, BTO_OTLP_RECEIVER, "--protos", BTO_OTLP_PROTOS_DIR,
-                                   "--port", std::to_string(options.port)};
+std::string otlp_endpoint(ReceiverProtocol protocol, int port, bool tls) {
+  const std::string base = std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
+  return protocol == ReceiverProtocol::kGrpc ? base : base + "/v1/traces";
+}
+
+TestReceiver::TestReceiver(const ReceiverOptions& options)
+    : protocol_(options.protocol), tls_(!options.cert_file.empty()) {
+  // The gRPC receiver serves on the port it is given and prints its control
+  // server's port; the HTTP receiver serves both on the port it prints.
+  const bool grpc = protocol_ == ReceiverProtocol::kGrpc;
+  port_ = grpc && options.port == 0 ? free_port() : options.port;
+  std::vector<std::string> args = {BTO_PYTHON, grpc ? BTO_OTLP_GRPC_RECEIVER : BTO_OTLP_HTTP_RECEIVER,
+                                   "--protos", BTO_OTLP_PROTOS_DIR, "--port", std::to_string(port_)};
   if (tls_) {
     args.insert(args.end(), {"--cert", options.cert_file, "--key", options.key_file});
     if (!options.client_ca_file.empty()) args.insert(args.end(), {"--client-ca", options.client_ca_file});
@@ -85,7 +134,8 @@ TestReceiver::TestReceiver(const ReceiverOptions& options) : tls_(!options.cert_
   }
   close(out[1]);
   try {
-    port_ = std::stoi(read_line(out[0], std::chrono::seconds(20)));
+    control_port_ = std::stoi(read_line(out[0], std::chrono::seconds(20)));
+    if (!grpc) port_ = control_port_;
   } catch (...) {
     close(out[0]);
     kill(pid_, SIGKILL);
@@ -102,14 +152,16 @@ TestReceiver::~TestReceiver() {
   }
 }
 
-std::string TestReceiver::traces_url() const {
-  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + "/v1/traces";
+std::string TestReceiver::traces_url() const { return otlp_endpoint(ReceiverProtocol::kHttp, port_, tls_); }
+
+std::string TestReceiver::metrics_url() const {
+  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + "/v1/metrics";
 }
 
 std::string TestReceiver::request(const std::string& path, const std::string* post_body) {
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   const std::string url =
-      std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
+      std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(control_port_) + path;
   std::string body;
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_body);
@@ -179,6 +231,19 @@ Received TestReceiver::received() {
     span.scope_version = std::string(s["scope_version"].get_string().value());
     r.spans.push_back(std::move(span));
   }
+  return r;
+}
+
+ReceivedMetrics TestReceiver::received_metrics() {
+  const std::string text = request("/received_metrics", nullptr);
+  simdjson::dom::parser parser;
+  simdjson::dom::object root = parser.parse(text).get_object().value();
+  ReceivedMetrics r;
+  r.requests = static_cast<int>(root["requests"].get_int64().value());
+  r.accepted = static_cast<int>(root["accepted"].get_int64().value());
+  for (auto e : root["content_encodings"].get_array()) r.content_encodings.emplace_back(e.get_string().value());
+  for (auto e : root["errors"].get_array()) r.errors.emplace_back(e.get_string().value());
+  for (simdjson::dom::object p : root["points"].get_array()) r.points.push_back(point_of(p));
   return r;
 }
 

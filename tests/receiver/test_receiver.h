@@ -1,6 +1,8 @@
 #pragma once
-// Runs tests/receiver/otlp_receiver.py as a real subprocess and reads back
-// what it decoded with the official OTLP schema.
+// Runs a test OTLP receiver as a real subprocess (tests/receiver/otlp_receiver.py
+// for OTLP/HTTP, otlp_grpc_receiver.py for OTLP/gRPC) and reads back what it
+// decoded with the official OTLP schema. Both speak the same control protocol
+// (faults, /received), so a test can run against either.
 
 #include <sys/types.h>
 
@@ -51,10 +53,40 @@ struct Received {
   std::vector<std::string> metric_names;  // gRPC receiver only: metrics in accepted MetricsService calls
 };
 
+// One metric data point the OTLP/HTTP receiver decoded (POST /v1/metrics).
+struct ReceivedPoint {
+  std::string metric, description, unit, kind;  // kind: histogram or sum
+  int temporality = 0;
+  bool is_monotonic = false;
+  std::map<std::string, std::string> attributes;  // key -> "type:value"
+  uint64_t start = 0, time = 0;
+  uint64_t count = 0;              // histogram
+  std::string sum, min, max;       // histogram; "" when absent
+  std::string value;               // sum
+  std::vector<uint64_t> bucket_counts;
+  std::vector<double> bounds;
+  std::map<std::string, std::string> resource;  // key -> "type:value"
+  std::string scope_name;
+};
+
+struct ReceivedMetrics {
+  int requests = 0, accepted = 0;
+  std::vector<std::string> content_encodings;
+  std::vector<std::string> errors;
+  std::vector<ReceivedPoint> points;  // every export's points, in arrival order
+};
+
+enum class ReceiverProtocol { kHttp, kGrpc };
+
 struct ReceiverOptions {
-  int port = 0;  // 0: any free port
+  ReceiverProtocol protocol = ReceiverProtocol::kHttp;
+  int port = 0;  // where exporters connect; 0: any free port
   std::string cert_file, key_file, client_ca_file;  // TLS when cert_file is set
 };
+
+// What an exporter is given to reach a receiver on `port`: OTLP/HTTP's
+// .../v1/traces URL, or OTLP/gRPC's scheme://host:port.
+std::string otlp_endpoint(ReceiverProtocol protocol, int port, bool tls = false);
 
 class TestReceiver {
  public:
@@ -63,10 +95,16 @@ class TestReceiver {
   TestReceiver(const TestReceiver&) = delete;
   TestReceiver& operator=(const TestReceiver&) = delete;
 
-  int port() const { return port_; }
-  std::string traces_url() const;
+  ReceiverProtocol protocol() const { return protocol_; }
+  int port() const { return port_; }  // where exporters connect
+  std::string endpoint() const { return otlp_endpoint(protocol_, port_, tls_); }
+  // bpftrace-otel's --protocol for this receiver.
+  const char* protocol_flag() const { return protocol_ == ReceiverProtocol::kGrpc ? "grpc" : "http/protobuf"; }
+  std::string traces_url() const;   // OTLP/HTTP only
+  std::string metrics_url() const;  // OTLP/HTTP only
   void control(const std::string& json);
   Received received();
+  ReceivedMetrics received_metrics();  // OTLP/HTTP only (gRPC: Received::metric_names)
 
   // Client credentials for talking to a TLS receiver from the test itself.
   std::string ca_file, client_cert_file, client_key_file;
@@ -75,7 +113,9 @@ class TestReceiver {
   std::string request(const std::string& path, const std::string* post_body);
 
   pid_t pid_ = -1;
+  ReceiverProtocol protocol_;
   int port_ = 0;
+  int control_port_ = 0;  // the HTTP receiver's own port; the gRPC receiver's control server
   bool tls_ = false;
 };
 
