@@ -11,37 +11,21 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <iterator>
-#include <sstream>
-#include <functional>
 #include <map>
-#include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "e2e_fixture.h"
 #include "e2e_spans.h"
 #include "e2e_support.h"
 #include "test_receiver.h"
 
 namespace bto::e2e {
 namespace {
-
-using bto::testing::Received;
-using bto::testing::ReceivedAttribute;
-using bto::testing::ReceivedSpan;
-using bto::testing::TestReceiver;
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
-const std::string kExporter = BTO_E2E_EXPORTER;
-const std::string kDemoServer = BTO_E2E_DEMO_SERVER;
-const std::string kLoadgen = BTO_E2E_LOADGEN;
-const std::string kAllScript = std::string(BTO_SOURCE_DIR) + "/examples/scripts/all.bt";
-const std::string kHttpScript = std::string(BTO_SOURCE_DIR) + "/examples/scripts/http.bt";
-const std::string kAttached = "bpftrace attached its probes";
 
 // See http_spans_match_requests: the end probe runs after write(2), so the
 // client can see the whole response first when the scheduler runs it before
@@ -55,17 +39,6 @@ size_t count_http(const Received& r) {
   return static_cast<size_t>(std::count_if(r.spans.begin(), r.spans.end(), is_http));
 }
 
-// Polls the receiver until `done` holds or the timeout passes; returns the last state.
-Received wait_received(TestReceiver& receiver, const std::function<bool(const Received&)>& done,
-                       milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    Received r = receiver.received();
-    if (done(r) || std::chrono::steady_clock::now() >= deadline) return r;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-}
-
 // bpftrace-otel's bpftrace child, 0 if none.
 pid_t bpftrace_child(pid_t exporter) {
   for (pid_t child : children_of(exporter)) {
@@ -76,82 +49,7 @@ pid_t bpftrace_child(pid_t exporter) {
 
 bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0; }
 
-class E2e : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const std::string why = missing_prerequisite();
-    if (!why.empty()) GTEST_SKIP() << why;
-    tmp_.emplace();
-  }
-
-  void TearDown() override {
-    if (HasFailure() && tmp_) {
-      // The logs are the only way to see what bpftrace and the exporter did.
-      for (const std::string& name : logs_) {
-        std::fprintf(stderr, "----- %s -----\n%s\n", name.c_str(), read_file(tmp_->path(name)).c_str());
-      }
-    }
-  }
-
-  struct Server {
-    Child child;
-    int port = 0;
-  };
-
-  // demo-server on a free port; returns once it listens.
-  Server start_server(const std::string& name, std::vector<std::string> extra = {}) {
-    const std::string port_file = tmp_->path(name + ".port");
-    std::vector<std::string> argv = {kDemoServer, "--port", "0", "--port-file", port_file, "--quiet"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    logs_.push_back(name + ".err");
-    Server server{Child::spawn(argv, "", tmp_->path(name + ".err")), 0};
-    // The port file is written then renamed: never seen half written.
-    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-    while (server.port == 0 && std::chrono::steady_clock::now() < deadline && server.child.running()) {
-      server.port = std::atoi(read_file(port_file).c_str());
-      if (server.port == 0) std::this_thread::sleep_for(milliseconds(20));
-    }
-    return server;
-  }
-
-  // bpftrace-otel with stdout to NAME.out and stderr (its log) to NAME.err.
-  Child start_exporter(const std::string& name, std::vector<std::string> args) {
-    args.insert(args.begin(), kExporter);
-    logs_.push_back(name + ".err");
-    return Child::spawn(args, tmp_->path(name + ".out"), tmp_->path(name + ".err"));
-  }
-
-  // bpftrace prints attached_probes when attaching starts, not when it ends
-  // (docs/demo.md): events of the first ~30 ms would be missing, so wait 1 s more.
-  bool wait_attached(const std::string& name, size_t count = 1) {
-    if (!wait_for_text(tmp_->path(name + ".err"), kAttached, seconds(40), count)) return false;
-    std::this_thread::sleep_for(seconds(1));
-    return true;
-  }
-
-  // Runs demo-loadgen to completion; returns its exit code.
-  int run_loadgen(int port, const std::string& record, std::vector<std::string> extra,
-                  milliseconds timeout = seconds(30)) {
-    Child load = start_loadgen(port, record, std::move(extra));
-    const auto status = load.wait_for(timeout);
-    return status ? *status : -1;
-  }
-
-  Child start_loadgen(int port, const std::string& record, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {kLoadgen, "--port", std::to_string(port), "--record", tmp_->path(record)};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return Child::spawn(argv, tmp_->path(record + ".summary"), tmp_->path(record + ".err"));
-  }
-
-  std::map<std::string, uint64_t> summary(const std::string& name) {
-    return parse_summary(read_file(tmp_->path(name + ".err")));
-  }
-
-  std::string log(const std::string& name) { return read_file(tmp_->path(name + ".err")); }
-
-  std::optional<TempDir> tmp_;  // made once the prerequisites are met
-  std::vector<std::string> logs_;
-};
+class E2e : public E2eTest {};
 
 // ---------------------------------------------------------------------------
 
@@ -163,10 +61,10 @@ TEST_F(E2e, http_spans_match_requests) {
   const int peer_port = listening[0] == server.port ? listening[1] : listening[0];
 
   TestReceiver receiver;
-  Child exporter = start_exporter(
-      "exporter", {"--script", kAllScript, "--pid", std::to_string(server.child.pid()), "--endpoint",
-                   receiver.traces_url(), "--protocol", "http/protobuf", "--service-name", "e2e-http",
-                   "--schedule-delay", "100ms", "--", kDemoServer});
+  Child exporter = start_exporter("exporter", {.script = kAllScript,
+                                               .pid = server.child.pid(),
+                                               .receiver = &receiver,
+                                               .options = {"--service-name", "e2e-http", "--schedule-delay", "100ms"}});
   ASSERT_TRUE(wait_attached("exporter"));
 
   // 17-entry mix cycled 5 times: 40 users, 20 orders, 10 error, 10 items, 5 notfound.
@@ -174,7 +72,7 @@ TEST_F(E2e, http_spans_match_requests) {
                         {"--requests", "85", "--concurrency", "4", "--traceparent", "--mix",
                          "users:8,orders:4,error:2,items:2,notfound"}),
             0);
-  const std::vector<Record> records = read_records(tmp_->path("load.jsonl"));
+  const std::vector<Record> records = read_records(path("load.jsonl"));
   ASSERT_EQ(records.size(), 85u);
   std::map<std::string, int> routes;
   for (const Record& r : records) ++routes[r.route];
@@ -184,8 +82,7 @@ TEST_F(E2e, http_spans_match_requests) {
   // 85 HTTP spans + one dial, one TLS and one job span per order.
   constexpr size_t kExpected = 85 + 3 * 20;
   wait_received(receiver, [](const Received& r) { return r.spans.size() >= kExpected; }, seconds(20));
-  exporter.signal(SIGTERM);
-  const auto status = exporter.wait_for(seconds(15));
+  const auto status = stop(exporter);
   ASSERT_TRUE(status.has_value()) << "bpftrace-otel did not exit within 15 s of SIGTERM";
   EXPECT_EQ(*status, 0);
 
@@ -303,9 +200,10 @@ TEST_F(E2e, target_exit_ends_cleanly) {
   Server server = start_server("server", {"--max-requests", std::to_string(kRequests)});
   ASSERT_GT(server.port, 0);
   TestReceiver receiver;
-  Child exporter = start_exporter(
-      "exporter", {"--script", kAllScript, "--pid", std::to_string(server.child.pid()), "--endpoint",
-                   receiver.traces_url(), "--service-name", "e2e-exit", "--", kDemoServer});
+  Child exporter = start_exporter("exporter", {.script = kAllScript,
+                                               .pid = server.child.pid(),
+                                               .receiver = &receiver,
+                                               .options = {"--service-name", "e2e-exit"}});
   ASSERT_TRUE(wait_attached("exporter"));
   const pid_t bpftrace = bpftrace_child(exporter.pid());
   ASSERT_GT(bpftrace, 0);
@@ -344,9 +242,8 @@ TEST_F(E2e, sigterm_mid_load_loses_no_complete_span) {
   Server server = start_server("server");
   ASSERT_GT(server.port, 0);
   TestReceiver receiver;
-  Child exporter = start_exporter(
-      "exporter", {"--script", kAllScript, "--pid", std::to_string(server.child.pid()), "--endpoint",
-                   receiver.traces_url(), "--", kDemoServer});
+  Child exporter =
+      start_exporter("exporter", {.script = kAllScript, .pid = server.child.pid(), .receiver = &receiver});
   ASSERT_TRUE(wait_attached("exporter"));
   const pid_t bpftrace = bpftrace_child(exporter.pid());
   ASSERT_GT(bpftrace, 0);
@@ -357,8 +254,7 @@ TEST_F(E2e, sigterm_mid_load_loses_no_complete_span) {
   std::this_thread::sleep_for(milliseconds(1500));
   ASSERT_TRUE(load.running()) << "the load ended before SIGTERM: raise --requests";
   const auto signalled = std::chrono::steady_clock::now();
-  exporter.signal(SIGTERM);
-  const auto status = exporter.wait_for(seconds(15));
+  const auto status = stop(exporter);
   ASSERT_TRUE(status.has_value()) << "bpftrace-otel did not exit within 15 s of SIGTERM";
   EXPECT_EQ(*status, 0);
   std::fprintf(stderr, "[ figures  ] exited %lld ms after SIGTERM\n",
@@ -386,7 +282,7 @@ TEST_F(E2e, sigterm_mid_load_loses_no_complete_span) {
   }
 
   std::map<std::string, const Record*> by_traceparent;
-  const std::vector<Record> records = read_records(tmp_->path("load.jsonl"));
+  const std::vector<Record> records = read_records(path("load.jsonl"));
   for (const Record& r : records) by_traceparent[context_of(r)] = &r;
   size_t complete = 0, open_at_stop = 0;
   for (const ReceivedSpan& span : got.spans) {
@@ -415,8 +311,8 @@ TEST_F(E2e, system_wide_mode_traces_workers_started_later) {
   TestReceiver receiver;
   // No --pid: the probes attach to the binary, so processes started later are traced too.
   Child exporter = start_exporter(
-      "exporter", {"--script", kAllScript, "--mode", "native-usdt", "--endpoint", receiver.traces_url(),
-                   "--schedule-delay", "100ms", "--", kDemoServer});
+      "exporter",
+      {.script = kAllScript, .receiver = &receiver, .options = {"--mode", "native-usdt", "--schedule-delay", "100ms"}});
   ASSERT_TRUE(wait_attached("exporter"));
   Server a = start_server("server-a");
   Server b = start_server("server-b");
@@ -437,8 +333,7 @@ TEST_F(E2e, system_wide_mode_traces_workers_started_later) {
                         {"--requests", "20", "--concurrency", "2", "--mix", "items,orders"}),
             0);
   got = wait_received(receiver, [](const Received& r) { return r.spans.size() >= 20 + 20 + 30; }, seconds(15));
-  exporter.signal(SIGTERM);
-  const auto status = exporter.wait_for(seconds(15));
+  const auto status = stop(exporter);
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0);
   got = receiver.received();
@@ -474,18 +369,16 @@ TEST_F(E2e, system_wide_mode_traces_workers_started_later) {
 TEST_F(E2e, console_view_shows_live_spans) {
   Server server = start_server("server");
   ASSERT_GT(server.port, 0);
-  Child exporter = start_exporter(
-      "exporter", {"--script", kAllScript, "--pid", std::to_string(server.child.pid()), "--", kDemoServer});
+  Child exporter = start_exporter("exporter", {.script = kAllScript, .pid = server.child.pid()});
   ASSERT_TRUE(wait_attached("exporter"));
   ASSERT_EQ(run_loadgen(server.port, "load.jsonl", {"--requests", "10", "--concurrency", "1", "--mix", "users,orders"}), 0);
   // The console view is live: lines appear while we still run (200 ms batches).
-  EXPECT_TRUE(wait_for_text(tmp_->path("exporter.out"), "TLS Handshake", seconds(10)));
-  exporter.signal(SIGTERM);
-  const auto status = exporter.wait_for(seconds(15));
+  EXPECT_TRUE(wait_for_text(path("exporter.out"), "TLS Handshake", seconds(10)));
+  const auto status = stop(exporter);
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0);
 
-  const std::string out = read_file(tmp_->path("exporter.out"));
+  const std::string out = read_file(path("exporter.out"));
   size_t users = 0, nested_tls = 0;
   std::istringstream lines(out);
   std::string line;
@@ -502,23 +395,22 @@ TEST_F(E2e, bpftrace_killed_is_restarted) {
   Server server = start_server("server");
   ASSERT_GT(server.port, 0);
   TestReceiver receiver;
-  Child exporter = start_exporter(
-      "exporter", {"--script", kAllScript, "--pid", std::to_string(server.child.pid()), "--endpoint",
-                   receiver.traces_url(), "--restart", "on-failure", "--schedule-delay", "100ms", "--",
-                   kDemoServer});
+  Child exporter = start_exporter("exporter", {.script = kAllScript,
+                                               .pid = server.child.pid(),
+                                               .receiver = &receiver,
+                                               .options = {"--restart", "on-failure", "--schedule-delay", "100ms"}});
   ASSERT_TRUE(wait_attached("exporter"));
 
   const pid_t bpftrace = bpftrace_child(exporter.pid());
   ASSERT_GT(bpftrace, 0) << "no bpftrace child of bpftrace-otel";
   ASSERT_EQ(::kill(bpftrace, SIGKILL), 0);
-  EXPECT_TRUE(wait_for_text(tmp_->path("exporter.err"), "restarting it", seconds(10)));
+  EXPECT_TRUE(wait_for_text(path("exporter.err"), "restarting it", seconds(10)));
   ASSERT_TRUE(wait_attached("exporter", 2)) << "bpftrace was not restarted";
   for (pid_t child : children_of(exporter.pid())) EXPECT_NE(child, bpftrace) << "the killed bpftrace was not reaped";
 
   ASSERT_EQ(run_loadgen(server.port, "load.jsonl", {"--requests", "10", "--concurrency", "2", "--mix", "users"}), 0);
   Received got = wait_received(receiver, [](const Received& r) { return count_http(r) >= 10; }, seconds(15));
-  exporter.signal(SIGTERM);
-  const auto status = exporter.wait_for(seconds(15));
+  const auto status = stop(exporter);
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0);
   got = receiver.received();
@@ -536,7 +428,7 @@ TEST_F(E2e, clear_errors) {
     std::vector<std::string> args;
     std::vector<std::string> expected;  // each must appear in stderr
   };
-  const std::string bad_script = tmp_->path("syntax-error.bt");
+  const std::string bad_script = path("syntax-error.bt");
   write_file(bad_script, "BEGIN { printf(\"unterminated\" }\n");
   // A PID that existed a moment ago and is gone now.
   pid_t gone = 0;
@@ -579,10 +471,11 @@ TEST_F(E2e, slow_collector_never_causes_lost_events) {
   receiver.control(R"({"delay_ms": 2000})");  // every export request is answered 2 s late
   // A small queue, so the slow collector fills it within the run: the
   // backpressure must end in our counted drops, never in bpftrace's buffers.
-  Child exporter = start_exporter(
-      "exporter", {"--script", kHttpScript, "--pid", std::to_string(server.child.pid()), "--endpoint",
-                   receiver.traces_url(), "--max-queue-size", "200", "--max-export-batch-size", "100",
-                   "--shutdown-timeout", "3s", "--", kDemoServer});
+  Child exporter = start_exporter("exporter", {.script = kHttpScript,
+                                               .pid = server.child.pid(),
+                                               .receiver = &receiver,
+                                               .options = {"--max-queue-size", "200", "--max-export-batch-size",
+                                                           "100", "--shutdown-timeout", "3s"}});
   ASSERT_TRUE(wait_attached("exporter"));
   constexpr uint64_t kRequests = 3000;
   ASSERT_EQ(run_loadgen(server.port, "load.jsonl",
@@ -592,8 +485,7 @@ TEST_F(E2e, slow_collector_never_causes_lost_events) {
   // The reader never waits for export, so it is at most a few ms behind the
   // load; 1 s is a wide margin for a loaded CI host.
   std::this_thread::sleep_for(seconds(1));
-  exporter.signal(SIGTERM);
-  const auto status = exporter.wait_for(seconds(20));
+  const auto status = stop(exporter, seconds(20));
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0);
 

@@ -5,31 +5,19 @@
 // converted attributes, dropped fields, the error status rule and message.
 
 #include <gtest/gtest.h>
-#include <signal.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <map>
-#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "e2e_fixture.h"
 #include "e2e_support.h"
 #include "test_receiver.h"
 
 namespace bto::e2e {
 namespace {
 
-using bto::testing::Received;
-using bto::testing::ReceivedAttribute;
-using bto::testing::ReceivedSpan;
-using bto::testing::TestReceiver;
-using std::chrono::seconds;
-
-const std::string kExporter = BTO_E2E_EXPORTER;
-const std::string kDemoServer = BTO_E2E_DEMO_SERVER;
-const std::string kLoadgen = BTO_E2E_LOADGEN;
 const std::string kFamilyConfig = std::string(BTO_SOURCE_DIR) + "/examples/families/demo_api.toml";
 const std::string kFamilyScript = std::string(BTO_SOURCE_DIR) + "/examples/families/demo_api.bt";
 
@@ -51,50 +39,33 @@ std::string route_of(const std::string& uri) {
   return path;
 }
 
-TEST(E2eFamilies, declared_family_from_toml_makes_the_declared_spans) {
-  const std::string why = missing_prerequisite();
-  if (!why.empty()) GTEST_SKIP() << why;
-  TempDir tmp;
+class E2eFamilies : public E2eTest {};
 
-  const std::string port_file = tmp.path("server.port");
-  Child server = Child::spawn({kDemoServer, "--port", "0", "--port-file", port_file, "--quiet"}, "",
-                              tmp.path("server.err"));
-  int port = 0;
-  for (int i = 0; i < 500 && port == 0 && server.running(); ++i) {
-    port = std::atoi(read_file(port_file).c_str());
-    if (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_GT(port, 0);
+TEST_F(E2eFamilies, declared_family_from_toml_makes_the_declared_spans) {
+  Server server = start_server("server");
+  ASSERT_GT(server.port, 0);
 
   TestReceiver receiver;
-  Child exporter = Child::spawn({kExporter, "--config", kFamilyConfig, "--script", kFamilyScript, "--pid",
-                                 std::to_string(server.pid()), "--endpoint", receiver.traces_url(), "--protocol",
-                                 "http/protobuf", "--schedule-delay", "100ms", "--", kDemoServer},
-                                tmp.path("exporter.out"), tmp.path("exporter.err"));
-  ASSERT_TRUE(wait_for_text(tmp.path("exporter.err"), "bpftrace attached its probes", seconds(40)))
-      << read_file(tmp.path("exporter.err"));
-  std::this_thread::sleep_for(seconds(1));  // attached_probes comes before attaching ends
+  Child exporter = start_exporter("exporter", {.script = kFamilyScript,
+                                               .pid = server.child.pid(),
+                                               .receiver = &receiver,
+                                               .options = {"--config", kFamilyConfig, "--schedule-delay", "100ms"}});
+  ASSERT_TRUE(wait_attached("exporter")) << log("exporter");
 
-  Child load = Child::spawn({kLoadgen, "--port", std::to_string(port), "--record", tmp.path("load.jsonl"),
-                             "--requests", "12", "--concurrency", "2", "--mix", "items:2,error"},
-                            tmp.path("load.summary"), tmp.path("load.err"));
+  Child load = start_loadgen(server.port, "load.jsonl", {"--requests", "12", "--concurrency", "2", "--mix", "items:2,error"});
   const auto load_status = load.wait_for(seconds(30));
   ASSERT_TRUE(load_status.has_value());
   ASSERT_EQ(*load_status, 0);
-  const std::vector<Record> records = read_records(tmp.path("load.jsonl"));
+  const std::vector<Record> records = read_records(path("load.jsonl"));
   ASSERT_EQ(records.size(), 12u);
 
-  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
-  while (receiver.received().spans.size() < records.size() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  exporter.signal(SIGTERM);
-  const auto status = exporter.wait_for(seconds(15));
+  wait_for_spans(receiver, records.size());
+  const auto status = stop(exporter);
   ASSERT_TRUE(status.has_value());
-  EXPECT_EQ(*status, 0) << read_file(tmp.path("exporter.err"));
+  EXPECT_EQ(*status, 0) << log("exporter");
 
   const Received got = receiver.received();
-  ASSERT_EQ(got.spans.size(), records.size()) << read_file(tmp.path("exporter.err"));
+  ASSERT_EQ(got.spans.size(), records.size()) << log("exporter");
   // Each request's span, found by its uri (items uris carry distinct ids; the
   // error requests are alike).
   std::map<std::string, int> expected_by_name, got_by_name;

@@ -8,19 +8,15 @@
 // UNAVAILABLE with the collector's RetryInfo.
 
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <functional>
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "e2e_fixture.h"
 #include "e2e_spans.h"
 #include "e2e_support.h"
 #include "test_receiver.h"
@@ -28,112 +24,42 @@
 namespace bto::e2e {
 namespace {
 
-using bto::testing::Received;
-using bto::testing::ReceivedAttribute;
-using bto::testing::ReceivedSpan;
-using bto::testing::ReceiverOptions;
-using bto::testing::TestReceiver;
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
-const std::string kExporter = BTO_E2E_EXPORTER;
-const std::string kDemoServer = BTO_E2E_DEMO_SERVER;
-const std::string kLoadgen = BTO_E2E_LOADGEN;
-const std::string kAllScript = std::string(BTO_SOURCE_DIR) + "/examples/scripts/all.bt";
 const std::string kTraceMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const std::string kSecret = "e2e-t0ken";
 
-
-// otlp_grpc_receiver.py serves gRPC on the port it is given; TestReceiver's
-// own port() is the receiver's control server.
-struct GrpcReceiver {
-  GrpcReceiver() : port(bto::testing::free_port()), receiver(options(port)) {}
-  static ReceiverOptions options(int port) {
-    ReceiverOptions o;
-    o.protocol = bto::testing::ReceiverProtocol::kGrpc;
-    o.port = port;
-    return o;
-  }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port); }
-
-  int port;
-  TestReceiver receiver;
-};
-
-class E2eGrpc : public ::testing::Test {
+class E2eGrpc : public E2eTest {
  protected:
-  void SetUp() override {
-    const std::string why = missing_prerequisite();
-    if (!why.empty()) GTEST_SKIP() << why;
-    tmp_.emplace();
-  }
-
-  void TearDown() override {
-    if (HasFailure() && tmp_) {
-      for (const char* name : {"server.err", "exporter.err", "load.jsonl.err"}) {
-        std::fprintf(stderr, "----- %s -----\n%s\n", name, read_file(tmp_->path(name)).c_str());
-      }
-    }
-  }
-
   // demo-server on a free port; returns its port once it listens (0 if it never does).
-  int start_server() {
-    const std::string port_file = tmp_->path("server.port");
-    server_ = Child::spawn({kDemoServer, "--port", "0", "--port-file", port_file, "--quiet"}, "",
-                           tmp_->path("server.err"));
-    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-    int port = 0;
-    while (port == 0 && std::chrono::steady_clock::now() < deadline && server_.running()) {
-      port = std::atoi(read_file(port_file).c_str());  // written then renamed: never half written
-      if (port == 0) std::this_thread::sleep_for(milliseconds(20));
-    }
-    return port;
+  int start_target() {
+    Server server = start_server("server");
+    server_ = std::move(server.child);
+    return server.port;
   }
 
   // bpftrace-otel exporting over gRPC to `receiver`, all.bt against the demo
   // server; returns once bpftrace attached its probes.
-  bool start_exporter(const GrpcReceiver& receiver, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {kExporter, "--script", kAllScript, "--pid", std::to_string(server_.pid()),
-                                     "--protocol", "grpc", "--endpoint", receiver.endpoint(),
-                                     "--service-name", "e2e-grpc", "--schedule-delay", "100ms"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.insert(argv.end(), {"--", kDemoServer});
-    exporter_ = Child::spawn(argv, tmp_->path("exporter.out"), tmp_->path("exporter.err"));
-    // bpftrace prints attached_probes when attaching starts, not when it ends
-    // (docs/demo.md): events of the first ~30 ms would be missing, so wait 1 s more.
-    if (!wait_for_text(tmp_->path("exporter.err"), "bpftrace attached its probes", seconds(40))) return false;
-    std::this_thread::sleep_for(seconds(1));
-    return true;
-  }
-
-  int run_loadgen(int port, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {kLoadgen, "--port", std::to_string(port), "--record",
-                                     tmp_->path("load.jsonl")};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    Child load = Child::spawn(argv, tmp_->path("load.jsonl.summary"), tmp_->path("load.jsonl.err"));
-    const auto status = load.wait_for(seconds(30));
-    return status ? *status : -1;
+  bool trace_to(const TestReceiver& receiver, std::vector<std::string> extra) {
+    extra.insert(extra.end(), {"--service-name", "e2e-grpc", "--schedule-delay", "100ms"});
+    exporter_ = start_exporter(
+        "exporter", {.script = kAllScript, .pid = server_.pid(), .receiver = &receiver, .options = extra});
+    return wait_attached("exporter");
   }
 
   // Waits for `expected` spans (or 20 s), then stops bpftrace-otel with SIGTERM.
   Received stop_after(TestReceiver& receiver, size_t expected) {
-    const auto deadline = std::chrono::steady_clock::now() + seconds(20);
-    while (receiver.received().spans.size() < expected && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    exporter_.signal(SIGTERM);
-    const auto status = exporter_.wait_for(seconds(15));
+    wait_for_spans(receiver, expected);
+    const auto status = stop(exporter_);
     EXPECT_TRUE(status.has_value()) << "bpftrace-otel did not exit within 15 s of SIGTERM";
     EXPECT_EQ(status.value_or(-1), 0);
     return receiver.received();
   }
 
-  std::string log() { return read_file(tmp_->path("exporter.err")); }
+  std::string exporter_log() const { return log("exporter"); }
 
   // Every span checked against the request it came from (names, kinds,
   // attributes, status, resource) and every child against its parent.
   void check_spans(const Received& got, size_t requests, size_t orders_expected) {
-    const std::vector<Record> records = read_records(tmp_->path("load.jsonl"));
+    const std::vector<Record> records = read_records(path("load.jsonl"));
     ASSERT_EQ(records.size(), requests);
     std::map<std::string, const Record*> by_context;
     for (const Record& r : records) by_context[context_of(r)] = &r;
@@ -199,7 +125,6 @@ class E2eGrpc : public ::testing::Test {
     }
   }
 
-  std::optional<TempDir> tmp_;  // made once the prerequisites are met
   Child server_;
   Child exporter_;  // declared after server_: stopped before it
 };
@@ -207,25 +132,25 @@ class E2eGrpc : public ::testing::Test {
 // ---------------------------------------------------------------------------
 
 TEST_F(E2eGrpc, spans_match_requests_with_gzip_and_metadata) {
-  const int port = start_server();
+  const int port = start_target();
   ASSERT_GT(port, 0);
-  GrpcReceiver grpc;
-  ASSERT_TRUE(start_exporter(grpc, {"--compression", "gzip", "--headers",
+  TestReceiver grpc(ReceiverOptions{.protocol = ReceiverProtocol::kGrpc});
+  ASSERT_TRUE(trace_to(grpc, {"--compression", "gzip", "--headers",
                                     "X-Tenant=e2e,authorization=Bearer%20" + kSecret}));
 
   // The 17-entry mix twice: 16 users, 8 orders, 4 error, 4 items, 2 notfound.
   constexpr size_t kRequests = 34, kOrders = 8;
-  ASSERT_EQ(run_loadgen(port, {"--requests", std::to_string(kRequests), "--concurrency", "4", "--traceparent",
+  ASSERT_EQ(run_loadgen(port, "load.jsonl", {"--requests", std::to_string(kRequests), "--concurrency", "4", "--traceparent",
                                "--mix", "users:8,orders:4,error:2,items:2,notfound"}),
             0);
   // One HTTP span per request, plus a dial, a TLS and a job span per order.
   constexpr size_t kExpected = kRequests + 3 * kOrders;
-  const Received got = stop_after(grpc.receiver, kExpected);
+  const Received got = stop_after(grpc, kExpected);
 
   EXPECT_TRUE(got.errors.empty()) << got.errors.front();
   EXPECT_EQ(got.duplicates, 0);
   ASSERT_EQ(got.spans.size(), kExpected);
-  const auto figures = parse_summary(log());
+  const auto figures = parse_summary(exporter_log());
   ASSERT_FALSE(figures.empty()) << "no summary line";
   EXPECT_EQ(figures.at("exported"), got.spans.size());
   EXPECT_EQ(figures.at("ended"), got.spans.size());
@@ -248,32 +173,32 @@ TEST_F(E2eGrpc, spans_match_requests_with_gzip_and_metadata) {
   for (const std::string& encoding : got.content_encodings) EXPECT_EQ(encoding, "gzip");
   const std::set<int> connections(got.client_ports.begin(), got.client_ports.end());
   EXPECT_LE(connections.size(), 2u) << "one persistent channel per export worker (2 by default)";
-  EXPECT_EQ(log().find(kSecret), std::string::npos) << "a header value leaked into the log";
+  EXPECT_EQ(exporter_log().find(kSecret), std::string::npos) << "a header value leaked into the log";
   std::fprintf(stderr, "[ figures  ] %zu requests -> %zu spans in %d gRPC calls over %zu connection(s)\n",
                kRequests, got.spans.size(), got.requests, connections.size());
 }
 
 TEST_F(E2eGrpc, unavailable_collector_is_retried_without_loss) {
-  const int port = start_server();
+  const int port = start_target();
   ASSERT_GT(port, 0);
-  GrpcReceiver grpc;
+  TestReceiver grpc(ReceiverOptions{.protocol = ReceiverProtocol::kGrpc});
   // The first two calls fail as retryable, with the collector's own RetryInfo.
-  grpc.receiver.control(
+  grpc.control(
       R"({"fail_first": 2, "code": "UNAVAILABLE", "message": "collector warming up", "retry_delay_ms": 200})");
-  ASSERT_TRUE(start_exporter(grpc, {"--compression", "none"}));
+  ASSERT_TRUE(trace_to(grpc, {"--compression", "none"}));
 
   constexpr size_t kRequests = 17, kOrders = 4;
-  ASSERT_EQ(run_loadgen(port, {"--requests", std::to_string(kRequests), "--concurrency", "2", "--traceparent",
+  ASSERT_EQ(run_loadgen(port, "load.jsonl", {"--requests", std::to_string(kRequests), "--concurrency", "2", "--traceparent",
                                "--mix", "users:8,orders:4,error:2,items:2,notfound"}),
             0);
   constexpr size_t kExpected = kRequests + 3 * kOrders;
-  const Received got = stop_after(grpc.receiver, kExpected);
+  const Received got = stop_after(grpc, kExpected);
 
   EXPECT_TRUE(got.errors.empty()) << got.errors.front();
   EXPECT_EQ(got.duplicates, 0) << "a failed call's spans were kept";
   ASSERT_EQ(got.spans.size(), kExpected);
   EXPECT_EQ(got.requests, got.accepted + 2);
-  const auto figures = parse_summary(log());
+  const auto figures = parse_summary(exporter_log());
   ASSERT_FALSE(figures.empty()) << "no summary line";
   EXPECT_EQ(figures.at("exported"), got.spans.size());
   EXPECT_EQ(figures.at("dropped"), 0u);

@@ -24,16 +24,11 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_fixture.h"
 #include "e2e_support.h"
 
 namespace bto::e2e {
 namespace {
-
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
-const std::string kHttpScript = std::string(BTO_SOURCE_DIR) + "/examples/scripts/http.bt";
-const std::string kAttached = "bpftrace attached its probes";
 
 // The binary under test; BTO_PRIVILEGE_EXPORTER may point at another build.
 std::string exporter_path() {
@@ -89,20 +84,20 @@ struct Case {
   std::vector<std::string> names;   // the error text must contain each
 };
 
-class Privilege : public ::testing::Test {
+class Privilege : public E2eTest {
  protected:
   void SetUp() override {
-    if (const std::string why = missing_prerequisite(); !why.empty()) GTEST_SKIP() << why;
+    E2eTest::SetUp();  // skips without root, bpftrace or tracefs
+    if (IsSkipped()) return;
     setpriv_ = find_in_path("setpriv");
     if (setpriv_.empty()) GTEST_SKIP() << "setpriv (util-linux) is not installed";
     for (const int cap : {kCapBpf, kCapPerfmon, kCapSysAdmin, kCapSysPtrace}) {
       if (!in_bounding_set(cap)) GTEST_SKIP() << "capability " << cap << " is not in our bounding set";
     }
-    const std::string port_file = tmp_.path("server.port");
-    server_ = Child::spawn({BTO_E2E_DEMO_SERVER, "--port", "0", "--port-file", port_file, "--quiet"}, "",
-                           tmp_.path("server.err"));
+    const std::string port_file = path("server.port");
+    server_ = start_server("server").child;
     // Attaching before the server is up fails ("couldn't get argument 0"): wait for its port.
-    ASSERT_TRUE(wait_for_text(port_file, "\n", seconds(10))) << read_file(tmp_.path("server.err"));
+    ASSERT_TRUE(wait_for_text(port_file, "\n", seconds(10))) << log("server");
     port_ = read_file(port_file);
     while (!port_.empty() && (port_.back() == '\n' || port_.back() == ' ')) port_.pop_back();
   }
@@ -116,7 +111,7 @@ class Privilege : public ::testing::Test {
       // uid 0 gets its permitted set from the bounding set at execve.
       argv = {setpriv_, "--bounding-set", c.caps, "--inh-caps", "-all", "--"};
     }
-    for (const std::string& arg : {exporter_path(), std::string("--script"), kHttpScript, std::string("--pid"),
+    for (const std::string& arg : {exporter_path(), std::string("--script"), std::string(kHttpScript), std::string("--pid"),
                                    std::to_string(server_.pid()), std::string("--exporter"), std::string("console"),
                                    std::string("--schedule-delay"), std::string("100ms")}) {
       argv.push_back(arg);
@@ -129,14 +124,14 @@ class Privilege : public ::testing::Test {
     if (c.non_root && (!others_can(exporter_path(), S_IXOTH) || !others_can(kHttpScript, S_IROTH))) {
       GTEST_SKIP() << "uid 65534 cannot run " << exporter_path() << " or read " << kHttpScript;
     }
-    const std::string out = tmp_.path(c.name + ".out");
-    const std::string err = tmp_.path(c.name + ".err");
-    Child exporter = Child::spawn(argv_for(c), out, err);
+    const std::string out = path(c.name + ".out");
+    const std::string err = path(c.name + ".err");
+    Child exporter = start_process(c.name, argv_for(c));
     if (c.works) {
       ASSERT_TRUE(wait_for_text(err, kAttached, seconds(20))) << read_file(err);
       // Tracing, not just attaching: requests become spans.
-      Child load = Child::spawn({BTO_E2E_LOADGEN, "--port", port_, "--requests", "20", "--concurrency", "2"},
-                                tmp_.path(c.name + ".load"), "");
+      Child load = Child::spawn({kLoadgen, "--port", port_, "--requests", "20", "--concurrency", "2"},
+                                path(c.name + ".load"), "");
       ASSERT_TRUE(load.wait_for(seconds(20)).has_value());
       // bpftrace prints attached_probes a moment before the last probe is
       // live, so the first requests may be missed: ask for half.
@@ -160,7 +155,6 @@ class Privilege : public ::testing::Test {
     }
   }
 
-  TempDir tmp_;
   std::string setpriv_;
   Child server_;
   std::string port_;

@@ -81,7 +81,7 @@ enum class ReceiverProtocol { kHttp, kGrpc };
 struct ReceiverOptions {
   ReceiverProtocol protocol = ReceiverProtocol::kHttp;
   int port = 0;  // where exporters connect; 0: any free port
-  std::string cert_file, key_file, client_ca_file;  // TLS when cert_file is set
+  std::string cert_file{}, key_file{}, client_ca_file{};  // TLS when cert_file is set
 };
 
 // What an exporter is given to reach a receiver on `port`: OTLP/HTTP's
