@@ -1,20 +1,20 @@
 #include "spans/correlator.h"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <memory>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/counter.h"
 #include "common/log.h"
 #include "spans/handlers/field_util.h"
 #include "spans/flat_index.h"
 #include "spans/packed_span.h"
 #include "spans/recycling_map.h"
+#include "spans/trace_context.h"
 
 namespace bto {
 namespace {
@@ -51,130 +51,6 @@ std::string_view reason_message(Incomplete reason) {
       return "no end event before the end of input";
   }
   return "incomplete";
-}
-
-// Single writer (the reader thread): a relaxed load+store avoids the locked
-// read-modify-write of operator++ while readers still see whole values.
-void bump(std::atomic<uint64_t>& counter, uint64_t count = 1) noexcept {
-  counter.store(counter.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
-}
-
-// xoshiro256**: ids must be unpredictable enough not to collide across
-// processes, not secret; one random_device read at start, no syscall per span.
-class Rng {
- public:
-  Rng() {
-    uint64_t seed = 0;
-    try {
-      std::random_device device;
-      seed = (static_cast<uint64_t>(device()) << 32) ^ device();
-    } catch (...) {
-      seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    }
-    seed ^= reinterpret_cast<uintptr_t>(this);
-    for (uint64_t& word : state_) word = splitmix(seed);
-  }
-
-  uint64_t next() noexcept {
-    const uint64_t result = rotl(state_[1] * 5, 7) * 9;
-    const uint64_t t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = rotl(state_[3], 45);
-    return result;
-  }
-
- private:
-  static uint64_t rotl(uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  static uint64_t splitmix(uint64_t& x) noexcept {
-    uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t state_[4];
-};
-
-void put_u64(uint8_t* out, uint64_t value) noexcept {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(value);
-    value >>= 8;
-  }
-}
-
-// ---- W3C trace context ------------------------------------------------------
-
-struct RemoteContext {
-  TraceId trace_id{};
-  SpanId span_id{};
-  bool sampled = true;
-};
-
-enum class ContextResult : uint8_t { kAbsent, kValid, kInvalid };
-
-// Digit values, 0x10 for "not a hex digit"; uppercase digits have 0x20 added
-// so lowercase-only parsing can reject them with one mask.
-constexpr std::array<uint8_t, 256> kHexValue = [] {
-  std::array<uint8_t, 256> table{};
-  for (uint8_t& entry : table) entry = 0x10;
-  for (int c = '0'; c <= '9'; ++c) table[static_cast<size_t>(c)] = static_cast<uint8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) table[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'a' + 10);
-  for (int c = 'A'; c <= 'F'; ++c) table[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'A' + 10 + 0x20);
-  return table;
-}();
-
-// Exactly 2 * out.size() hex digits.
-bool parse_hex(std::string_view text, std::span<uint8_t> out, bool allow_upper) noexcept {
-  if (text.size() != out.size() * 2) return false;
-  const uint8_t reject = allow_upper ? 0x10 : 0x30;
-  uint8_t bad = 0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    const uint8_t high = kHexValue[static_cast<uint8_t>(text[2 * i])];
-    const uint8_t low = kHexValue[static_cast<uint8_t>(text[2 * i + 1])];
-    bad |= (high | low) & reject;
-    out[i] = static_cast<uint8_t>((high & 0x0f) << 4 | (low & 0x0f));
-  }
-  return bad == 0;
-}
-
-bool all_zero(std::span<const uint8_t> bytes) noexcept {
-  for (uint8_t b : bytes) {
-    if (b != 0) return false;
-  }
-  return true;
-}
-
-// "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>", lowercase only. A
-// later version (01..fe) may append "-..." fields, which are ignored; ff is
-// invalid (W3C Trace Context, "traceparent" header).
-bool parse_traceparent(std::string_view text, RemoteContext& out) noexcept {
-  if (text.size() < 55 || text[2] != '-' || text[35] != '-' || text[52] != '-') return false;
-  uint8_t version = 0;
-  if (!parse_hex(text.substr(0, 2), {&version, 1}, false) || version == 0xff) return false;
-  if (version == 0 ? text.size() != 55 : text.size() > 55 && text[55] != '-') return false;
-  uint8_t flags = 0;
-  if (!parse_hex(text.substr(3, 32), out.trace_id, false) || !parse_hex(text.substr(36, 16), out.span_id, false) ||
-      !parse_hex(text.substr(53, 2), {&flags, 1}, false)) {
-    return false;
-  }
-  if (all_zero(out.trace_id) || all_zero(out.span_id)) return false;
-  out.sampled = (flags & 0x01) != 0;
-  return true;
-}
-
-// trace_id (32 hex digits, or 16 as in Jaeger/B3, left-padded) + span_id (16).
-// Either case. No flags travel with them: taken as sampled.
-bool parse_id_pair(std::string_view trace, std::string_view span, RemoteContext& out) noexcept {
-  out.trace_id = {};
-  const bool trace_ok = trace.size() == 16 ? parse_hex(trace, std::span(out.trace_id).subspan(8), true)
-                                           : parse_hex(trace, out.trace_id, true);
-  if (!trace_ok || !parse_hex(span, out.span_id, true)) return false;
-  if (all_zero(out.trace_id) || all_zero(out.span_id)) return false;
-  out.sampled = true;
-  return true;
 }
 
 // Longer ids are rejected: each open span keeps its id in several indexes, so
@@ -883,7 +759,7 @@ class CorrelatorImpl final : public Correlator {
   // (held orphans count it if they are emitted).
   bool assign_ids(const ReservedFields& reserved, const FamilyInfo& family, SpanRecord& span, bool count_missing,
                   bool& sampled) {
-    put_u64(span.span_id.data(), next_nonzero());
+    ids_.new_span_id(span.span_id);
     ParentLink link;
     IdText parent;
     // parent_id 0 or "" means "no parent" (what a script prints for roots).
@@ -928,14 +804,7 @@ class CorrelatorImpl final : public Correlator {
       }
     }
     if (!found) {
-      uint64_t high = 0;
-      uint64_t low = 0;
-      while (high == 0 && low == 0) {
-        high = rng_.next();
-        low = rng_.next();
-      }
-      put_u64(span.trace_id.data(), high);
-      put_u64(span.trace_id.data() + 8, low);
+      ids_.new_trace_id(span.trace_id);
       span.parent_span_id = {};
       span.depth = 0;
     }
@@ -981,12 +850,6 @@ class CorrelatorImpl final : public Correlator {
     context_log_.warn("malformed {} {}: ignored, the span starts a new trace", field,
                       value.type == ValueType::kString ? quote_bytes(value.string_value) : std::string("(not a string)"));
     return ContextResult::kInvalid;
-  }
-
-  uint64_t next_nonzero() noexcept {
-    uint64_t value = 0;
-    while (value == 0) value = rng_.next();
-    return value;
   }
 
   void remember_ended(std::string_view id, const SpanRecord& span, bool sampled) {
@@ -1107,7 +970,7 @@ class CorrelatorImpl final : public Correlator {
   SpanSink& sink_;
   TimestampConverter& clock_;
   CorrelatorStats& stats_;
-  Rng rng_;
+  IdGenerator ids_;
 
   RecyclingMap<std::string, FamilyInfo, TransparentStringHash> families_;
   std::string last_family_;
