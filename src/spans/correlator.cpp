@@ -1,7 +1,6 @@
 #include "spans/correlator.h"
 
 #include <algorithm>
-#include <charconv>
 #include <memory>
 #include <span>
 #include <string>
@@ -14,6 +13,7 @@
 #include "spans/flat_index.h"
 #include "spans/packed_span.h"
 #include "spans/recycling_map.h"
+#include "spans/reserved_fields.h"
 #include "spans/trace_context.h"
 
 namespace bto {
@@ -52,82 +52,6 @@ std::string_view reason_message(Incomplete reason) {
   }
   return "incomplete";
 }
-
-// Longer ids are rejected: each open span keeps its id in several indexes, so
-// unbounded ids would make memory unbounded (found by fuzz/adversarial tests).
-constexpr size_t kMaxIdBytes = 256;
-
-// The correlation id as text: 42 and "42" are the same key. Returns false for
-// a missing, empty, overlong, boolean or fractional id.
-struct IdText {
-  char buffer[24];
-  std::string_view text;
-
-  bool set(const FieldValue* value) noexcept {
-    if (value == nullptr) return false;
-    int64_t number = 0;
-    switch (value->type) {
-      case ValueType::kString:
-        text = value->string_value;
-        return !text.empty() && text.size() <= kMaxIdBytes;
-      case ValueType::kInt:
-      case ValueType::kDouble:
-        if (!handler_util::as_int(*value, number)) return false;
-        {
-          const auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
-          text = std::string_view(buffer, static_cast<size_t>(result.ptr - buffer));
-        }
-        return true;
-      case ValueType::kBool:
-        return false;
-    }
-    return false;
-  }
-};
-
-// The fields the correlator itself reads, found in one pass.
-struct ReservedFields {
-  const FieldValue* request_id = nullptr;
-  const FieldValue* parent_id = nullptr;
-  const FieldValue* timestamp = nullptr;
-  const FieldValue* duration = nullptr;
-  const FieldValue* tid = nullptr;
-  const FieldValue* traceparent = nullptr;
-  const FieldValue* trace_id = nullptr;
-  const FieldValue* span_id = nullptr;
-
-  explicit ReservedFields(const Event& event) noexcept {
-    using handler_util::key_is;
-    for (const EventField& field : event.fields) {
-      const std::string_view key = field.key;
-      switch (key.size()) {
-        case 3:
-          if (key_is(key, "tid")) tid = &field.value;
-          break;
-        case 7:
-          if (key_is(key, "span_id")) span_id = &field.value;
-          break;
-        case 8:
-          if (key_is(key, "duration")) duration = &field.value;
-          else if (key_is(key, "trace_id")) trace_id = &field.value;
-          break;
-        case 9:
-          if (key_is(key, "timestamp")) timestamp = &field.value;
-          else if (key_is(key, "parent_id")) parent_id = &field.value;
-          break;
-        case 10:
-          if (key_is(key, "request_id")) request_id = &field.value;
-          break;
-        case 11:
-          if (key_is(key, "traceparent")) traceparent = &field.value;
-          break;
-        default:
-          break;
-      }
-    }
-  }
-
-};
 
 // Per distinct family, resolved once: its handler and whether its spans are
 // parents for automatic nesting.
@@ -356,11 +280,11 @@ class CorrelatorImpl final : public Correlator {
   void on_start(const Event& event, const FamilyInfo& family) {
     const ReservedFields reserved(event);
     IdText id;
-    if (!correlation_id(event, family, reserved, id)) return missing_id(event, family);
+    if (!correlation_ids_.read(event, family.key_fields, reserved, id)) return missing_id(event, family);
     EventHandler& handler = *family.handler;
     uint64_t start = 0;
     uint64_t start_raw = 0;
-    if (!timestamp_of(reserved, start, start_raw)) start = clock_.now_unix_ns();
+    if (!timestamp_of(reserved, clock_, start, start_raw)) start = clock_.now_unix_ns();
     note_event_time(start);
 
     if (OpenSpan* previous = find_open(family, id.text)) {
@@ -401,7 +325,7 @@ class CorrelatorImpl final : public Correlator {
     entry->deadline_mono = clock_.now_monotonic_ns() + timeout_ns_;
     entry->start_raw = start_raw;
     entry->sampled = sampled;
-    entry->has_tid = reserved.tid != nullptr && reserved.tid->type == ValueType::kInt;
+    entry->has_tid = reserved.has_tid();
     entry->tid = entry->has_tid ? reserved.tid->int_value : 0;
     entry->nests = entry->has_tid && family.nests;
     chain_push(open_ids_, std::string_view(entry->id), entry, &OpenSpan::id_prev, &OpenSpan::id_next);
@@ -418,7 +342,7 @@ class CorrelatorImpl final : public Correlator {
   void on_end(const Event& event, const FamilyInfo& family) {
     const ReservedFields reserved(event);
     IdText id;
-    if (!correlation_id(event, family, reserved, id)) return missing_id(event, family);
+    if (!correlation_ids_.read(event, family.key_fields, reserved, id)) return missing_id(event, family);
     OpenSpan* entry = find_open(family, id.text);
     if (entry == nullptr) return hold_end(event, family, reserved, id.text);
 
@@ -440,7 +364,7 @@ class CorrelatorImpl final : public Correlator {
     const bool has_duration = duration_of(reserved, duration);
     uint64_t ts = 0;
     uint64_t ts_raw = 0;
-    const bool has_timestamp = timestamp_of(reserved, ts, ts_raw);
+    const bool has_timestamp = timestamp_of(reserved, clock_, ts, ts_raw);
     const uint64_t at = has_timestamp ? ts : clock_.now_unix_ns();
 
     if (!has_duration) {
@@ -449,7 +373,7 @@ class CorrelatorImpl final : public Correlator {
       if (parent.set(reserved.parent_id)) {
         if (OpenSpan** head = open_ids_.find(parent.text)) target = *head;
       }
-      if (target == nullptr && reserved.tid != nullptr && reserved.tid->type == ValueType::kInt) {
+      if (target == nullptr && reserved.has_tid()) {
         if (OpenSpan** head = open_tids_.find(reserved.tid->int_value)) target = *head;
       }
       if (target != nullptr) {
@@ -481,7 +405,7 @@ class CorrelatorImpl final : public Correlator {
     bool sampled = true;
     assign_ids(reserved, family, *span, true, sampled);
     IdText id;
-    if (correlation_id(event, family, reserved, id)) remember_ended(id.text, *span, sampled);
+    if (correlation_ids_.read(event, family.key_fields, reserved, id)) remember_ended(id.text, *span, sampled);
     bump(stats_.spans_single);
     emit(std::move(span), sampled, family);
   }
@@ -510,7 +434,7 @@ class CorrelatorImpl final : public Correlator {
     cap_text(held->span->name);
     held->arrival_unix = clock_.now_unix_ns();
     held->end_raw = 0;
-    held->has_end_timestamp = timestamp_of(reserved, held->end_unix, held->end_raw);
+    held->has_end_timestamp = timestamp_of(reserved, clock_, held->end_unix, held->end_raw);
     held->has_duration = duration_of(reserved, held->duration);
     held->parent_missing = !assign_ids(reserved, family, *held->span, false, held->sampled);
     held->deadline_mono = clock_.now_monotonic_ns() + orphan_hold_ns_;
@@ -791,8 +715,7 @@ class CorrelatorImpl final : public Correlator {
         link = {ParentLink::kRemote, remote.sampled};
         bump(stats_.trace_context_joined);
         found = true;
-      } else if (context == ContextResult::kAbsent && !named && auto_nesting_ && reserved.tid != nullptr &&
-                 reserved.tid->type == ValueType::kInt) {
+      } else if (context == ContextResult::kAbsent && !named && auto_nesting_ && reserved.has_tid()) {
         // Not under a span of the same family: two requests on one thread are
         // siblings (an event loop), not parent and child.
         OpenSpan** head = open_nests_.find(reserved.tid->int_value);
@@ -872,22 +795,6 @@ class CorrelatorImpl final : public Correlator {
 
   // ---- fields ---------------------------------------------------------------
 
-  // `raw` gets the value itself when it is CLOCK_MONOTONIC, else 0.
-  bool timestamp_of(const ReservedFields& reserved, uint64_t& out, uint64_t& raw) noexcept {
-    int64_t value = 0;
-    if (reserved.timestamp == nullptr || !handler_util::as_int(*reserved.timestamp, value) || value <= 0) {
-      return false;
-    }
-    const uint64_t event_ns = static_cast<uint64_t>(value);
-    raw = TimestampConverter::is_monotonic(event_ns) ? event_ns : 0;
-    out = clock_.to_unix_ns(event_ns);
-    return true;
-  }
-
-  static bool duration_of(const ReservedFields& reserved, int64_t& out) noexcept {
-    return reserved.duration != nullptr && handler_util::as_int(*reserved.duration, out) && out >= 0;
-  }
-
   // start + duration, else the end's timestamp, else now; never before start.
   // Two monotonic timestamps give start + (end - start) exactly, so a refresh
   // of the monotonic -> wall offset between them cannot stretch the span.
@@ -896,7 +803,7 @@ class CorrelatorImpl final : public Correlator {
     if (duration_of(reserved, duration)) return start + static_cast<uint64_t>(duration);
     uint64_t end = 0;
     uint64_t end_raw = 0;
-    if (!timestamp_of(reserved, end, end_raw)) end = clock_.now_unix_ns();
+    if (!timestamp_of(reserved, clock_, end, end_raw)) end = clock_.now_unix_ns();
     if (start_raw != 0 && end_raw != 0) return end_raw >= start_raw ? start + (end_raw - start_raw) : start;
     return std::max(end, start);
   }
@@ -930,27 +837,6 @@ class CorrelatorImpl final : public Correlator {
       missing_id_log_.warn("{} lacks one of its key fields (or a value is too long): dropped",
                            quote_bytes(event.name));
     }
-  }
-
-  // The text that pairs a start with its end: request_id, or the family's key
-  // fields joined by '\x1e' (in composite_scratch_, valid until the next call).
-  bool correlation_id(const Event& event, const FamilyInfo& family, const ReservedFields& reserved, IdText& id) {
-    if (family.key_fields.empty()) return id.set(reserved.request_id);
-    composite_scratch_.clear();
-    for (const std::string& name : family.key_fields) {
-      IdText part;
-      const FieldValue* value = event.find(name);
-      if (value != nullptr && value->type == ValueType::kBool) {
-        part.text = value->bool_value ? "true" : "false";
-      } else if (!part.set(value)) {
-        return false;
-      }
-      if (&name != &family.key_fields.front()) composite_scratch_.push_back('\x1e');
-      composite_scratch_.append(part.text);
-      if (composite_scratch_.size() > kMaxIdBytes) return false;
-    }
-    id.text = composite_scratch_;
-    return true;
   }
 
   const size_t max_open_;
@@ -990,7 +876,7 @@ class CorrelatorImpl final : public Correlator {
   HeldEnd* held_tail_ = nullptr;
   size_t held_count_ = 0;
   std::string key_scratch_;
-  std::string composite_scratch_;
+  CorrelationIdReader correlation_ids_;
 
   std::vector<EndedSpan> ended_;
   FlatIndex<EndedSpan, &EndedSpan::id> ended_index_;
