@@ -11,6 +11,8 @@
 #include "common/log.h"
 #include "spans/handlers/field_util.h"
 #include "spans/flat_index.h"
+#include "spans/node_pool.h"
+#include "spans/open_span.h"
 #include "spans/packed_span.h"
 #include "spans/recycling_map.h"
 #include "spans/reserved_fields.h"
@@ -19,7 +21,6 @@
 namespace bto {
 namespace {
 
-constexpr std::string_view kIncompleteKey = "bpftrace_otel.incomplete";
 // Recently ended spans that a late child may still name as its parent.
 constexpr size_t kEndedCapacity = 4096;
 
@@ -52,36 +53,6 @@ std::string_view reason_message(Incomplete reason) {
   }
   return "incomplete";
 }
-
-// Per distinct family, resolved once: its handler and whether its spans are
-// parents for automatic nesting.
-struct FamilyInfo {
-  std::string name;
-  EventHandler* handler = nullptr;
-  std::span<const std::string> key_fields;  // empty: request_id
-  bool nests = false;
-};
-
-struct OpenSpan {
-  std::string id;
-  const FamilyInfo* family = nullptr;
-  SpanPtr span;        // null while the span lives in `packed`
-  PackedSpan packed;   // valid while `span` is null
-  uint64_t deadline_mono = 0;
-  uint64_t start_raw = 0;  // the start's CLOCK_MONOTONIC timestamp, 0 if it had none
-  int64_t tid = 0;
-  bool has_tid = false;
-  bool nests = false;    // in the per-thread chain of nesting parents
-  bool sampled = true;   // head sampler's decision, inherited by children
-  OpenSpan* id_prev = nullptr;  // chain of open spans sharing an id (any family), newest first
-  OpenSpan* id_next = nullptr;
-  OpenSpan* tid_prev = nullptr;  // chain of open spans of one thread, newest first
-  OpenSpan* tid_next = nullptr;
-  OpenSpan* nest_prev = nullptr;  // chain of open nesting parents of one thread, newest first
-  OpenSpan* nest_next = nullptr;
-  OpenSpan* fifo_prev = nullptr;  // arrival order == expiry order
-  OpenSpan* fifo_next = nullptr;
-};
 
 // An end whose start has not arrived (yet). Its fields are already applied to
 // `span`; only the timing is kept apart until we know which case it is.
@@ -116,32 +87,6 @@ struct EndedSpan {
 struct ParentLink {
   enum Kind : uint8_t { kNone, kLocal, kRemote } kind = kNone;
   bool sampled = true;
-};
-
-// Objects in chunks of kChunk (std::deque would use 512-byte blocks: three
-// OpenSpans and 56 bytes of slack each), recycled through a free list.
-template <typename T>
-class NodePool {
- public:
-  T* get() {
-    if (!free_.empty()) {
-      T* node = free_.back();
-      free_.pop_back();
-      return node;
-    }
-    if (chunks_.empty() || used_in_last_ == kChunk) {
-      chunks_.push_back(std::make_unique<T[]>(kChunk));
-      used_in_last_ = 0;
-    }
-    return &chunks_.back()[used_in_last_++];
-  }
-  void put(T* node) { free_.push_back(node); }
-
- private:
-  static constexpr size_t kChunk = 256;
-  std::vector<std::unique_ptr<T[]>> chunks_;  // stable addresses
-  size_t used_in_last_ = 0;
-  std::vector<T*> free_;
 };
 
 template <typename Map, typename Key>
@@ -380,7 +325,7 @@ class CorrelatorImpl final : public Correlator {
         // Measured from the span's own monotonic start, as end times are.
         uint64_t event_at = at;
         if (ts_raw != 0 && target->start_raw != 0) {
-          event_at = start_time_of(*target) +
+          event_at = target->identity().start_time_unix_ns +
                      static_cast<uint64_t>(static_cast<int64_t>(ts_raw - target->start_raw));
         }
         note_event_time(event_at);
@@ -583,10 +528,6 @@ class CorrelatorImpl final : public Correlator {
     return *entry.span;
   }
 
-  static uint64_t start_time_of(const OpenSpan& entry) noexcept {
-    return entry.span ? entry.span->start_time_unix_ns : entry.packed.start_time_unix_ns;
-  }
-
   SpanPtr acquire() {
     // The record a packed start left behind saves a trip through the pool's lock.
     SpanPtr span = spare_ ? std::move(spare_) : pool_.acquire();
@@ -736,11 +677,10 @@ class CorrelatorImpl final : public Correlator {
   }
 
   static void link_local(SpanRecord& span, const OpenSpan& parent, ParentLink& link) noexcept {
-    const bool packed = !parent.span;
-    span.trace_id = packed ? parent.packed.trace_id : parent.span->trace_id;
-    span.parent_span_id = packed ? parent.packed.span_id : parent.span->span_id;
-    const int depth = packed ? parent.packed.depth : parent.span->depth;
-    span.depth = static_cast<uint16_t>(std::min<int>(depth + 1, UINT16_MAX));
+    const OpenSpanIdentity identity = parent.identity();
+    span.trace_id = identity.trace_id;
+    span.parent_span_id = identity.span_id;
+    span.depth = static_cast<uint16_t>(std::min<int>(identity.depth + 1, UINT16_MAX));
     link = {ParentLink::kLocal, parent.sampled};
   }
 
@@ -863,9 +803,9 @@ class CorrelatorImpl final : public Correlator {
   FamilyInfo* last_family_info_ = nullptr;
 
   NodePool<OpenSpan> open_pool_;
-  FlatIndex<OpenSpan, &OpenSpan::id> open_ids_;
-  FlatIndex<OpenSpan, &OpenSpan::tid> open_tids_;
-  FlatIndex<OpenSpan, &OpenSpan::tid> open_nests_;
+  OpenSpansById open_ids_;
+  OpenSpansByThread open_tids_;
+  OpenSpansByThread open_nests_;
   OpenSpan* fifo_head_ = nullptr;
   OpenSpan* fifo_tail_ = nullptr;
   size_t open_count_ = 0;

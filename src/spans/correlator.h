@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "decode/decoder.h"
@@ -93,6 +94,10 @@ struct CorrelatorStats {
   std::atomic<uint64_t> attributes_dropped{0};          // beyond the attribute count limit
   std::atomic<uint64_t> families_rejected{0};           // events of a family beyond max_families
 };
+
+// The attribute of a span emitted without its pair, saying why: timeout,
+// evicted, superseded, shutdown or orphan_end.
+inline constexpr std::string_view kIncompleteKey = "bpftrace_otel.incomplete";
 
 class Correlator : public EventSink {
  public:

@@ -1,0 +1,64 @@
+#pragma once
+// Private to spans/: what the correlator keeps per event family and per open
+// span. The chains through open spans are the correlator's (correlator.cpp);
+// parent links read open spans through identity().
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "spans/flat_index.h"
+#include "spans/handlers/event_handler.h"
+#include "spans/packed_span.h"
+#include "spans/span_pool.h"
+
+namespace bto {
+
+// Per distinct family, resolved once: its handler and whether its spans are
+// parents for automatic nesting.
+struct FamilyInfo {
+  std::string name;
+  EventHandler* handler = nullptr;
+  std::span<const std::string> key_fields;  // empty: request_id
+  bool nests = false;
+};
+
+// What children and span events read of an open span, packed or not.
+struct OpenSpanIdentity {
+  const TraceId& trace_id;
+  const SpanId& span_id;
+  uint64_t start_time_unix_ns;
+  uint16_t depth;
+};
+
+struct OpenSpan {
+  std::string id;
+  const FamilyInfo* family = nullptr;
+  SpanPtr span;        // null while the span lives in `packed`
+  PackedSpan packed;   // valid while `span` is null
+  uint64_t deadline_mono = 0;
+  uint64_t start_raw = 0;  // the start's CLOCK_MONOTONIC timestamp, 0 if it had none
+  int64_t tid = 0;
+  bool has_tid = false;
+  bool nests = false;    // in the per-thread chain of nesting parents
+  bool sampled = true;   // head sampler's decision, inherited by children
+  OpenSpan* id_prev = nullptr;  // chain of open spans sharing an id (any family), newest first
+  OpenSpan* id_next = nullptr;
+  OpenSpan* tid_prev = nullptr;  // chain of open spans of one thread, newest first
+  OpenSpan* tid_next = nullptr;
+  OpenSpan* nest_prev = nullptr;  // chain of open nesting parents of one thread, newest first
+  OpenSpan* nest_next = nullptr;
+  OpenSpan* fifo_prev = nullptr;  // arrival order == expiry order
+  OpenSpan* fifo_next = nullptr;
+
+  OpenSpanIdentity identity() const noexcept {
+    if (span) return {span->trace_id, span->span_id, span->start_time_unix_ns, span->depth};
+    return {packed.trace_id, packed.span_id, packed.start_time_unix_ns, packed.depth};
+  }
+};
+
+// Heads of the chains: open spans by correlation id, by thread id.
+using OpenSpansById = FlatIndex<OpenSpan, &OpenSpan::id>;
+using OpenSpansByThread = FlatIndex<OpenSpan, &OpenSpan::tid>;
+
+}  // namespace bto
