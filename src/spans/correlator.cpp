@@ -15,6 +15,7 @@
 #include "spans/open_span.h"
 #include "spans/packed_span.h"
 #include "spans/recycling_map.h"
+#include "spans/span_emitter.h"
 #include "spans/reserved_fields.h"
 #include "spans/trace_context.h"
 
@@ -83,12 +84,6 @@ struct EndedSpan {
   bool sampled = true;
 };
 
-// How a span got its parent, for the sampler.
-struct ParentLink {
-  enum Kind : uint8_t { kNone, kLocal, kRemote } kind = kNone;
-  bool sampled = true;
-};
-
 template <typename Map, typename Key>
 void chain_push(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan::*prev,
                 OpenSpan* OpenSpan::*next) {
@@ -132,25 +127,19 @@ class CorrelatorImpl final : public Correlator {
         auto_nesting_(options.auto_nesting),
         nesting_families_(options.nesting_families),
         max_families_(options.max_families),
-        sampler_(options.sampler),
-        ratio_bound_(ratio_bound(options.sampler.ratio)),
-        keep_slower_ns_(static_cast<uint64_t>(std::max<int64_t>(options.sampler.keep_slower_than.count(), 0))),
-        limits_(options.limits),
         handlers_(handlers),
-        pool_(pool),
-        sink_(sink),
         clock_(clock),
         stats_(stats),
+        emitter_(options.limits, options.sampler, pool, sink, stats),
         ended_(kEndedCapacity) {}
 
   ~CorrelatorImpl() override {
     // Unflushed records go back to the pool rather than being lost silently.
     for (OpenSpan* entry = fifo_head_; entry != nullptr; entry = entry->fifo_next) {
-      if (entry->span) pool_.release(std::move(entry->span));
+      if (entry->span) emitter_.release(std::move(entry->span));
     }
-    if (spare_) pool_.release(std::move(spare_));
     for (HeldEnd* held = held_head_; held != nullptr; held = held->next) {
-      pool_.release(std::move(held->span));
+      emitter_.release(std::move(held->span));
     }
   }
 
@@ -177,7 +166,7 @@ class CorrelatorImpl final : public Correlator {
 
   void on_lost_events(uint64_t count) override { bump(stats_.lost_events, count); }
 
-  void set_observer(SpanObserver* observer) noexcept override { observer_ = observer; }
+  void set_observer(SpanObserver* observer) noexcept override { emitter_.set_observer(observer); }
 
   void sweep() override {
     const uint64_t now = clock_.now_monotonic_ns();
@@ -243,9 +232,9 @@ class CorrelatorImpl final : public Correlator {
       finish_incomplete(fifo_head_, Incomplete::kEvicted, last_event_unix_);
     }
 
-    SpanPtr span = acquire();
+    SpanPtr span = emitter_.acquire();
     handler.on_start(event, *span);
-    cap_text(span->name);
+    emitter_.cap_text(span->name);
     span->start_time_unix_ns = start;
     bool sampled = true;
     assign_ids(reserved, family, *span, true, sampled);
@@ -262,8 +251,7 @@ class CorrelatorImpl final : public Correlator {
     entry->id.assign(id.text);
     entry->family = &family;
     if (open_count_ >= pack_above_ && pack_open_span(*span, entry->packed)) {
-      span->reset();
-      spare_ = std::move(span);
+      emitter_.keep_spare(std::move(span));
     } else {
       entry->span = std::move(span);
     }
@@ -300,7 +288,7 @@ class CorrelatorImpl final : public Correlator {
     note_event_time(span->end_time_unix_ns);
     remember_ended(id.text, *span, sampled);
     bump(stats_.spans_ended);
-    emit(std::move(span), sampled, family);
+    emitter_.emit(std::move(span), sampled, family.name);
   }
 
   void on_single(const Event& event, const FamilyInfo& family) {
@@ -336,7 +324,7 @@ class CorrelatorImpl final : public Correlator {
     // A complete span: with a duration, `timestamp` is its start; without one
     // (a point event nothing is open for) it is a zero-length span.
     EventHandler& handler = *family.handler;
-    SpanPtr span = acquire();
+    SpanPtr span = emitter_.acquire();
     apply_both_phases(handler, event, *span);
     const uint64_t length = static_cast<uint64_t>(duration);
     if (has_timestamp) {
@@ -352,7 +340,7 @@ class CorrelatorImpl final : public Correlator {
     IdText id;
     if (correlation_ids_.read(event, family.key_fields, reserved, id)) remember_ended(id.text, *span, sampled);
     bump(stats_.spans_single);
-    emit(std::move(span), sampled, family);
+    emitter_.emit(std::move(span), sampled, family.name);
   }
 
   // ---- orphan ends ----------------------------------------------------------
@@ -374,9 +362,9 @@ class CorrelatorImpl final : public Correlator {
     held->key.assign(key_scratch_);
     held->id.assign(id);
     held->family = &family;
-    held->span = acquire();
+    held->span = emitter_.acquire();
     apply_both_phases(handler, event, *held->span);
-    cap_text(held->span->name);
+    emitter_.cap_text(held->span->name);
     held->arrival_unix = clock_.now_unix_ns();
     held->end_raw = 0;
     held->has_end_timestamp = timestamp_of(reserved, clock_, held->end_unix, held->end_raw);
@@ -431,7 +419,7 @@ class CorrelatorImpl final : public Correlator {
     remember_ended(held->id, *span, sampled);
     unlink_held(held);
     bump(stats_.spans_ended);
-    emit(std::move(span), sampled, family);
+    emitter_.emit(std::move(span), sampled, family.name);
   }
 
   // Gives up waiting for the start: a span from the end's own fields if it has
@@ -450,13 +438,13 @@ class CorrelatorImpl final : public Correlator {
       bump(stats_.spans_from_orphan_end);
       const FamilyInfo& family = *held->family;
       unlink_held(held);
-      emit(std::move(span), sampled, family);
+      emitter_.emit(std::move(span), sampled, family.name);
       return;
     }
     bump(stats_.orphan_ends_dropped);
     orphan_log_.warn("end event for {} had no start and no duration: dropped", quote_bytes(held->family->name));
     unlink_held(held);
-    pool_.release(std::move(span));
+    emitter_.release(std::move(span));
   }
 
   void unlink_held(HeldEnd* held) {
@@ -513,105 +501,17 @@ class CorrelatorImpl final : public Correlator {
     span->status_message.assign(reason_message(reason));
     span->attributes.set_reserved_string(kIncompleteKey, reason_name(reason));
     span->end_time_unix_ns = std::max(end, span->start_time_unix_ns);
-    emit(std::move(span), sampled, family);
+    emitter_.emit(std::move(span), sampled, family.name);
   }
-
-  // ---- emitting: limits and sampling -----------------------------------------
 
   // An open span's full record: unpacked on first need (its end, a span event,
   // an eviction), then kept.
   SpanRecord& materialize(OpenSpan& entry) {
     if (!entry.span) {
-      entry.span = acquire();
+      entry.span = emitter_.acquire();
       unpack_open_span(entry.packed, *entry.span);
     }
     return *entry.span;
-  }
-
-  SpanPtr acquire() {
-    // The record a packed start left behind saves a trip through the pool's lock.
-    SpanPtr span = spare_ ? std::move(spare_) : pool_.acquire();
-    span->attributes.set_limits(limits_.attribute_count, limits_.attribute_value_length);
-    return span;
-  }
-
-  // A single event (or an end standing in for its start) goes through both
-  // handler phases, which mostly apply the same fields: a field over the count
-  // limit is counted once, not twice.
-  static void apply_both_phases(EventHandler& handler, const Event& event, SpanRecord& span) {
-    handler.on_start(event, span);
-    const uint32_t by_start = span.attributes.dropped();
-    handler.on_end(event, span);
-    const uint32_t by_end = span.attributes.dropped() - by_start;
-    span.attributes.set_dropped(std::max(by_start, by_end));
-  }
-
-  // Span names and status messages are bounded like attribute values.
-  void cap_text(std::string& text) noexcept {
-    if (text.size() <= limits_.attribute_value_length) return;
-    text.resize(utf8_prefix(text, limits_.attribute_value_length).size());
-    bump(stats_.attribute_values_truncated);
-  }
-
-  void emit(SpanPtr span, bool sampled, const FamilyInfo& family) {
-    cap_text(span->name);
-    cap_text(span->status_message);
-    uint64_t dropped = span->attributes.dropped();
-    uint64_t truncated = span->attributes.truncated();
-    for (const SpanEventRecord& record : span->events) {
-      dropped += record.attributes.dropped();
-      truncated += record.attributes.truncated();
-    }
-    span->dropped_attributes_count = span->attributes.dropped();
-    if (dropped != 0) bump(stats_.attributes_dropped, dropped);
-    if (truncated != 0) bump(stats_.attribute_values_truncated, truncated);
-    if (observer_ != nullptr) observer_->on_span_finished(family.name, *span);
-    if (!sampled) {
-      if (!tail_keeps(*span)) {
-        bump(stats_.spans_sampled_out);
-        pool_.release(std::move(span));
-        return;
-      }
-      bump(stats_.spans_kept_by_tail);
-    }
-    sink_.on_span_finished(std::move(span));
-  }
-
-  bool tail_keeps(const SpanRecord& span) const noexcept {
-    if (sampler_.keep_errors && span.status == StatusCode::kError) return true;
-    return keep_slower_ns_ != 0 && span.end_time_unix_ns - span.start_time_unix_ns > keep_slower_ns_;
-  }
-
-  // TraceIdRatioBased as the OpenTelemetry Go SDK: the trace id's lower 8
-  // bytes (big endian) shifted right by one, compared with ratio * 2^63.
-  static uint64_t ratio_bound(double ratio) noexcept {
-    if (!(ratio > 0)) return 0;
-    if (ratio >= 1) return uint64_t{1} << 63;
-    return static_cast<uint64_t>(ratio * 9223372036854775808.0);
-  }
-
-  bool ratio_samples(const TraceId& trace_id) const noexcept {
-    uint64_t low = 0;
-    for (size_t i = 8; i < 16; ++i) low = low << 8 | trace_id[i];
-    return (low >> 1) < ratio_bound_;
-  }
-
-  bool head_decision(ParentLink parent, const TraceId& trace_id) const noexcept {
-    switch (sampler_.kind) {
-      case SamplerKind::kAlwaysOn:
-        return true;
-      case SamplerKind::kAlwaysOff:
-        return false;
-      case SamplerKind::kTraceIdRatio:
-        return ratio_samples(trace_id);
-      case SamplerKind::kParentBasedAlwaysOn:
-        return parent.kind == ParentLink::kNone ? true : parent.sampled;
-      case SamplerKind::kParentBasedAlwaysOff:
-        return parent.kind == ParentLink::kNone ? false : parent.sampled;
-      case SamplerKind::kParentBasedTraceIdRatio:
-        return parent.kind == ParentLink::kNone ? ratio_samples(trace_id) : parent.sampled;
-    }
-    return true;
   }
 
   // ---- ids and parents ------------------------------------------------------
@@ -672,7 +572,7 @@ class CorrelatorImpl final : public Correlator {
       span.parent_span_id = {};
       span.depth = 0;
     }
-    sampled = head_decision(link, span.trace_id);
+    sampled = emitter_.sampler().head_decision(link, span.trace_id);
     return !named || link.kind == ParentLink::kLocal;
   }
 
@@ -753,12 +653,12 @@ class CorrelatorImpl final : public Correlator {
   void note_event_time(uint64_t unix_ns) noexcept { last_event_unix_ = std::max(last_event_unix_, unix_ns); }
 
   void add_span_event(const Event& event, uint64_t at, SpanRecord& span) {
-    if (span.events.size() >= limits_.event_count) {
+    if (span.events.size() >= emitter_.limits().event_count) {
       bump(stats_.span_events_dropped);
       return;
     }
     SpanEventRecord& record = span.events.emplace_back();
-    record.attributes.set_limits(limits_.attribute_count, limits_.attribute_value_length);
+    record.attributes.set_limits(emitter_.limits().attribute_count, emitter_.limits().attribute_value_length);
     record.name.assign(event.name);
     record.time_unix_ns = at;
     for (const EventField& field : event.fields) {
@@ -787,15 +687,10 @@ class CorrelatorImpl final : public Correlator {
   const bool auto_nesting_;
   const std::vector<std::string> nesting_families_;
   const size_t max_families_;
-  const SamplerOptions sampler_;
-  const uint64_t ratio_bound_;
-  const uint64_t keep_slower_ns_;
-  const SpanLimits limits_;
   HandlerRegistry& handlers_;
-  SpanPool& pool_;
-  SpanSink& sink_;
   TimestampConverter& clock_;
   CorrelatorStats& stats_;
+  SpanEmitter emitter_;
   IdGenerator ids_;
 
   RecyclingMap<std::string, FamilyInfo, TransparentStringHash> families_;
@@ -820,7 +715,6 @@ class CorrelatorImpl final : public Correlator {
 
   std::vector<EndedSpan> ended_;
   FlatIndex<EndedSpan, &EndedSpan::id> ended_index_;
-  SpanPtr spare_;  // a reset record, left over when a start was packed
   uint32_t ended_next_ = 0;
 
   uint64_t last_event_unix_ = 0;
@@ -831,7 +725,6 @@ class CorrelatorImpl final : public Correlator {
   RateLimitedLog orphan_log_;
   RateLimitedLog context_log_;
   RateLimitedLog family_log_;
-  SpanObserver* observer_ = nullptr;
 };
 
 }  // namespace

@@ -3,6 +3,8 @@
 // Adding a handler = one new file in spans/handlers/ + one line in
 // register_builtin_handlers() (handler_registry.cpp).
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -36,6 +38,17 @@ class EventHandler {
   // event's `request_id`. Must stay valid and unchanged for the handler's life.
   virtual std::span<const std::string> key_fields() const noexcept { return {}; }
 };
+
+// A single event (or an end standing in for its start) goes through both
+// handler phases, which mostly apply the same fields: a field over the count
+// limit is counted once, not twice.
+inline void apply_both_phases(EventHandler& handler, const Event& event, SpanRecord& span) {
+  handler.on_start(event, span);
+  const uint32_t by_start = span.attributes.dropped();
+  handler.on_end(event, span);
+  const uint32_t by_end = span.attributes.dropped() - by_start;
+  span.attributes.set_dropped(std::max(by_start, by_end));
+}
 
 // Resolves a family to its handler once per family (cached), so the hot path
 // does no per-event search across handlers. Unknown families get the generic
