@@ -14,16 +14,13 @@
 #include "spans/node_pool.h"
 #include "spans/open_span.h"
 #include "spans/packed_span.h"
+#include "spans/parent_links.h"
 #include "spans/recycling_map.h"
 #include "spans/span_emitter.h"
 #include "spans/reserved_fields.h"
-#include "spans/trace_context.h"
 
 namespace bto {
 namespace {
-
-// Recently ended spans that a late child may still name as its parent.
-constexpr size_t kEndedCapacity = 4096;
 
 enum class Incomplete : uint8_t { kTimeout, kEvicted, kSuperseded, kShutdown };
 
@@ -75,15 +72,6 @@ struct HeldEnd {
   HeldEnd* next = nullptr;
 };
 
-struct EndedSpan {
-  std::string id;
-  TraceId trace_id{};
-  SpanId span_id{};
-  uint16_t depth = 0;
-  bool used = false;
-  bool sampled = true;
-};
-
 template <typename Map, typename Key>
 void chain_push(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan::*prev,
                 OpenSpan* OpenSpan::*next) {
@@ -124,14 +112,13 @@ class CorrelatorImpl final : public Correlator {
         timeout_ns_(static_cast<uint64_t>(std::max<int64_t>(options.span_timeout.count(), 0))),
         orphan_hold_ns_(static_cast<uint64_t>(std::max<int64_t>(options.orphan_hold.count(), 0))),
         max_held_(options.max_held_orphans),
-        auto_nesting_(options.auto_nesting),
         nesting_families_(options.nesting_families),
         max_families_(options.max_families),
         handlers_(handlers),
         clock_(clock),
         stats_(stats),
         emitter_(options.limits, options.sampler, pool, sink, stats),
-        ended_(kEndedCapacity) {}
+        parents_(open_ids_, open_nests_, options.auto_nesting, emitter_.sampler(), stats) {}
 
   ~CorrelatorImpl() override {
     // Unflushed records go back to the pool rather than being lost silently.
@@ -237,7 +224,7 @@ class CorrelatorImpl final : public Correlator {
     emitter_.cap_text(span->name);
     span->start_time_unix_ns = start;
     bool sampled = true;
-    assign_ids(reserved, family, *span, true, sampled);
+    parents_.assign_ids(reserved, family, *span, true, sampled);
     bump(stats_.spans_started);
 
     if (!held_index_.empty()) {
@@ -286,7 +273,7 @@ class CorrelatorImpl final : public Correlator {
     handler.on_end(event, *span);
     span->end_time_unix_ns = end_time(reserved, span->start_time_unix_ns, start_raw);
     note_event_time(span->end_time_unix_ns);
-    remember_ended(id.text, *span, sampled);
+    parents_.remember_ended(id.text, *span, sampled);
     bump(stats_.spans_ended);
     emitter_.emit(std::move(span), sampled, family.name);
   }
@@ -336,9 +323,9 @@ class CorrelatorImpl final : public Correlator {
     }
     note_event_time(span->end_time_unix_ns);
     bool sampled = true;
-    assign_ids(reserved, family, *span, true, sampled);
+    parents_.assign_ids(reserved, family, *span, true, sampled);
     IdText id;
-    if (correlation_ids_.read(event, family.key_fields, reserved, id)) remember_ended(id.text, *span, sampled);
+    if (correlation_ids_.read(event, family.key_fields, reserved, id)) parents_.remember_ended(id.text, *span, sampled);
     bump(stats_.spans_single);
     emitter_.emit(std::move(span), sampled, family.name);
   }
@@ -369,7 +356,7 @@ class CorrelatorImpl final : public Correlator {
     held->end_raw = 0;
     held->has_end_timestamp = timestamp_of(reserved, clock_, held->end_unix, held->end_raw);
     held->has_duration = duration_of(reserved, held->duration);
-    held->parent_missing = !assign_ids(reserved, family, *held->span, false, held->sampled);
+    held->parent_missing = !parents_.assign_ids(reserved, family, *held->span, false, held->sampled);
     held->deadline_mono = clock_.now_monotonic_ns() + orphan_hold_ns_;
     note_event_time(held->has_end_timestamp ? held->end_unix : held->arrival_unix);
 
@@ -416,7 +403,7 @@ class CorrelatorImpl final : public Correlator {
     }
     if (held->has_duration) end = start + static_cast<uint64_t>(held->duration);
     span->end_time_unix_ns = std::max(end, start);
-    remember_ended(held->id, *span, sampled);
+    parents_.remember_ended(held->id, *span, sampled);
     unlink_held(held);
     bump(stats_.spans_ended);
     emitter_.emit(std::move(span), sampled, family.name);
@@ -434,7 +421,7 @@ class CorrelatorImpl final : public Correlator {
       span->start_time_unix_ns = end >= length ? end - length : 0;
       span->attributes.set_reserved_string(kIncompleteKey, "orphan_end");
       if (held->parent_missing) bump(stats_.parent_not_found);
-      remember_ended(held->id, *span, sampled);
+      parents_.remember_ended(held->id, *span, sampled);
       bump(stats_.spans_from_orphan_end);
       const FamilyInfo& family = *held->family;
       unlink_held(held);
@@ -495,7 +482,7 @@ class CorrelatorImpl final : public Correlator {
   void finish_incomplete(OpenSpan* entry, Incomplete reason, uint64_t end) {
     const bool sampled = entry->sampled;
     const FamilyInfo& family = *entry->family;
-    remember_ended(entry->id, materialize(*entry), sampled);  // before detach recycles entry->id
+    parents_.remember_ended(entry->id, materialize(*entry), sampled);  // before detach recycles entry->id
     SpanPtr span = detach(entry);
     span->status = StatusCode::kError;
     span->status_message.assign(reason_message(reason));
@@ -512,125 +499,6 @@ class CorrelatorImpl final : public Correlator {
       unpack_open_span(entry.packed, *entry.span);
     }
     return *entry.span;
-  }
-
-  // ---- ids and parents ------------------------------------------------------
-
-  // New ids and the sampling decision. The parent is, in this order: the span
-  // named by parent_id (open, or ended a moment ago), the caller's span from a
-  // traceparent or trace_id + span_id, or (automatic nesting) the innermost
-  // open span of a nesting family on the same thread. Returns false when a
-  // parent was named but not found; counts that only when `count_missing`
-  // (held orphans count it if they are emitted).
-  bool assign_ids(const ReservedFields& reserved, const FamilyInfo& family, SpanRecord& span, bool count_missing,
-                  bool& sampled) {
-    ids_.new_span_id(span.span_id);
-    ParentLink link;
-    IdText parent;
-    // parent_id 0 or "" means "no parent" (what a script prints for roots).
-    const bool named = parent.set(reserved.parent_id) && parent.text != "0";
-    bool found = false;
-    if (named) {
-      if (OpenSpan** head = open_ids_.find(parent.text)) {
-        link_local(span, **head, link);
-        found = true;
-      } else if (const EndedSpan* ended = find_ended(parent.text)) {
-        span.trace_id = ended->trace_id;
-        span.parent_span_id = ended->span_id;
-        span.depth = static_cast<uint16_t>(std::min<int>(ended->depth + 1, UINT16_MAX));
-        link = {ParentLink::kLocal, ended->sampled};
-        found = true;
-      } else if (count_missing) {
-        bump(stats_.parent_not_found);
-        parent_log_.warn("parent_id {} names no open or recently ended span; starting a new trace",
-                         quote_bytes(parent.text));
-      }
-    }
-    if (!found) {
-      RemoteContext remote;
-      const ContextResult context = trace_context(reserved, remote);
-      if (context == ContextResult::kValid) {
-        span.trace_id = remote.trace_id;
-        span.parent_span_id = remote.span_id;
-        span.depth = 0;
-        link = {ParentLink::kRemote, remote.sampled};
-        bump(stats_.trace_context_joined);
-        found = true;
-      } else if (context == ContextResult::kAbsent && !named && auto_nesting_ && reserved.has_tid()) {
-        // Not under a span of the same family: two requests on one thread are
-        // siblings (an event loop), not parent and child.
-        OpenSpan** head = open_nests_.find(reserved.tid->int_value);
-        if (head != nullptr && (*head)->family != &family) {
-          link_local(span, **head, link);
-          bump(stats_.spans_auto_nested);
-          found = true;
-        }
-      }
-    }
-    if (!found) {
-      ids_.new_trace_id(span.trace_id);
-      span.parent_span_id = {};
-      span.depth = 0;
-    }
-    sampled = emitter_.sampler().head_decision(link, span.trace_id);
-    return !named || link.kind == ParentLink::kLocal;
-  }
-
-  static void link_local(SpanRecord& span, const OpenSpan& parent, ParentLink& link) noexcept {
-    const OpenSpanIdentity identity = parent.identity();
-    span.trace_id = identity.trace_id;
-    span.parent_span_id = identity.span_id;
-    span.depth = static_cast<uint16_t>(std::min<int>(identity.depth + 1, UINT16_MAX));
-    link = {ParentLink::kLocal, parent.sampled};
-  }
-
-  // traceparent wins over trace_id + span_id; "" is absent (a server with no
-  // incoming header prints that). Anything else malformed is counted.
-  ContextResult trace_context(const ReservedFields& reserved, RemoteContext& out) {
-    const auto present = [](const FieldValue* value) {
-      return value != nullptr && !(value->type == ValueType::kString && value->string_value.empty());
-    };
-    if (present(reserved.traceparent)) {
-      if (reserved.traceparent->type == ValueType::kString &&
-          parse_traceparent(reserved.traceparent->string_value, out)) {
-        return ContextResult::kValid;
-      }
-      return invalid_context("traceparent", *reserved.traceparent);
-    }
-    const bool has_trace = present(reserved.trace_id);
-    const bool has_span = present(reserved.span_id);
-    if (!has_trace && !has_span) return ContextResult::kAbsent;
-    if (has_trace && has_span && reserved.trace_id->type == ValueType::kString &&
-        reserved.span_id->type == ValueType::kString &&
-        parse_id_pair(reserved.trace_id->string_value, reserved.span_id->string_value, out)) {
-      return ContextResult::kValid;
-    }
-    return invalid_context(has_trace ? "trace_id" : "span_id", has_trace ? *reserved.trace_id : *reserved.span_id);
-  }
-
-  ContextResult invalid_context(std::string_view field, const FieldValue& value) {
-    bump(stats_.trace_context_invalid);
-    context_log_.warn("malformed {} {}: ignored, the span starts a new trace", field,
-                      value.type == ValueType::kString ? quote_bytes(value.string_value) : std::string("(not a string)"));
-    return ContextResult::kInvalid;
-  }
-
-  void remember_ended(std::string_view id, const SpanRecord& span, bool sampled) {
-    EndedSpan& slot = ended_[ended_next_];
-    if (slot.used) ended_index_.erase_if_maps_to(slot.id, &slot);
-    slot.id.assign(id);
-    slot.trace_id = span.trace_id;
-    slot.span_id = span.span_id;
-    slot.depth = span.depth;
-    slot.sampled = sampled;
-    slot.used = true;
-    ended_index_.insert_or_replace(slot.id, &slot);
-    ended_next_ = (ended_next_ + 1) % kEndedCapacity;
-  }
-
-  const EndedSpan* find_ended(std::string_view id) noexcept {
-    EndedSpan** found = ended_index_.find(id);
-    return found == nullptr ? nullptr : *found;
   }
 
   // ---- fields ---------------------------------------------------------------
@@ -684,14 +552,12 @@ class CorrelatorImpl final : public Correlator {
   const uint64_t timeout_ns_;
   const uint64_t orphan_hold_ns_;
   const size_t max_held_;
-  const bool auto_nesting_;
   const std::vector<std::string> nesting_families_;
   const size_t max_families_;
   HandlerRegistry& handlers_;
   TimestampConverter& clock_;
   CorrelatorStats& stats_;
   SpanEmitter emitter_;
-  IdGenerator ids_;
 
   RecyclingMap<std::string, FamilyInfo, TransparentStringHash> families_;
   std::string last_family_;
@@ -704,6 +570,7 @@ class CorrelatorImpl final : public Correlator {
   OpenSpan* fifo_head_ = nullptr;
   OpenSpan* fifo_tail_ = nullptr;
   size_t open_count_ = 0;
+  ParentLinks parents_;
 
   NodePool<HeldEnd> held_pool_;
   FlatIndex<HeldEnd, &HeldEnd::key> held_index_;
@@ -713,17 +580,11 @@ class CorrelatorImpl final : public Correlator {
   std::string key_scratch_;
   CorrelationIdReader correlation_ids_;
 
-  std::vector<EndedSpan> ended_;
-  FlatIndex<EndedSpan, &EndedSpan::id> ended_index_;
-  uint32_t ended_next_ = 0;
-
   uint64_t last_event_unix_ = 0;
 
   RateLimitedLog missing_id_log_;
-  RateLimitedLog parent_log_;
   RateLimitedLog incomplete_log_;
   RateLimitedLog orphan_log_;
-  RateLimitedLog context_log_;
   RateLimitedLog family_log_;
 };
 
