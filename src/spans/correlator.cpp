@@ -1,23 +1,30 @@
+// The pairing core: start/end/single events, the open spans and their chains
+// (by id, thread, nesting parent, arrival), timeouts, eviction and shutdown.
+// The rest lives in rooms of its own: reserved_fields.h (what an event says
+// about ids and time), parent_links (ids, parents, recently ended spans),
+// held_ends (ends that came before their starts), span_emitter (records in
+// and out: limits, sampling, the sink), trace_context (W3C parsing, ids).
+
 #include "spans/correlator.h"
 
 #include <algorithm>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/counter.h"
 #include "common/log.h"
-#include "spans/handlers/field_util.h"
 #include "spans/flat_index.h"
+#include "spans/handlers/field_util.h"
+#include "spans/held_ends.h"
 #include "spans/node_pool.h"
 #include "spans/open_span.h"
 #include "spans/packed_span.h"
 #include "spans/parent_links.h"
 #include "spans/recycling_map.h"
-#include "spans/span_emitter.h"
 #include "spans/reserved_fields.h"
+#include "spans/span_emitter.h"
 
 namespace bto {
 namespace {
@@ -51,26 +58,6 @@ std::string_view reason_message(Incomplete reason) {
   }
   return "incomplete";
 }
-
-// An end whose start has not arrived (yet). Its fields are already applied to
-// `span`; only the timing is kept apart until we know which case it is.
-struct HeldEnd {
-  std::string key;  // family + '\x1f' + id
-  std::string id;
-  const FamilyInfo* family = nullptr;
-  SpanPtr span;
-  uint64_t deadline_mono = 0;
-  uint64_t arrival_unix = 0;
-  uint64_t end_unix = 0;
-  uint64_t end_raw = 0;  // CLOCK_MONOTONIC timestamp, 0 if none
-  int64_t duration = 0;
-  bool has_end_timestamp = false;
-  bool has_duration = false;
-  bool parent_missing = false;
-  bool sampled = true;
-  HeldEnd* prev = nullptr;
-  HeldEnd* next = nullptr;
-};
 
 template <typename Map, typename Key>
 void chain_push(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan::*prev,
@@ -110,23 +97,19 @@ class CorrelatorImpl final : public Correlator {
       : max_open_(std::max<size_t>(options.max_open_spans, 1)),
         pack_above_(options.pack_open_spans_above),
         timeout_ns_(static_cast<uint64_t>(std::max<int64_t>(options.span_timeout.count(), 0))),
-        orphan_hold_ns_(static_cast<uint64_t>(std::max<int64_t>(options.orphan_hold.count(), 0))),
-        max_held_(options.max_held_orphans),
         nesting_families_(options.nesting_families),
         max_families_(options.max_families),
         handlers_(handlers),
         clock_(clock),
         stats_(stats),
         emitter_(options.limits, options.sampler, pool, sink, stats),
-        parents_(open_ids_, open_nests_, options.auto_nesting, emitter_.sampler(), stats) {}
+        parents_(open_ids_, open_nests_, options.auto_nesting, emitter_.sampler(), stats),
+        held_(options, clock, emitter_, parents_, stats) {}
 
   ~CorrelatorImpl() override {
     // Unflushed records go back to the pool rather than being lost silently.
     for (OpenSpan* entry = fifo_head_; entry != nullptr; entry = entry->fifo_next) {
       if (entry->span) emitter_.release(std::move(entry->span));
-    }
-    for (HeldEnd* held = held_head_; held != nullptr; held = held->next) {
-      emitter_.release(std::move(held->span));
     }
   }
 
@@ -162,7 +145,7 @@ class CorrelatorImpl final : public Correlator {
       incomplete_log_.warn("span {} timed out without an end event", quote_bytes(fifo_head_->family->name));
       finish_incomplete(fifo_head_, Incomplete::kTimeout, clock_.now_unix_ns());
     }
-    while (held_head_ != nullptr && held_head_->deadline_mono <= now) resolve_held(held_head_);
+    held_.expire(now);
   }
 
   void flush_all() override {
@@ -170,7 +153,7 @@ class CorrelatorImpl final : public Correlator {
       bump(stats_.flushed_at_shutdown);
       finish_incomplete(fifo_head_, Incomplete::kShutdown, last_event_unix_);
     }
-    while (held_head_ != nullptr) resolve_held(held_head_);
+    held_.resolve_all();
   }
 
  private:
@@ -227,11 +210,8 @@ class CorrelatorImpl final : public Correlator {
     parents_.assign_ids(reserved, family, *span, true, sampled);
     bump(stats_.spans_started);
 
-    if (!held_index_.empty()) {
-      make_held_key(event.family, id.text);
-      if (HeldEnd** held = held_index_.find(std::string_view(key_scratch_))) {
-        return pair_with_held(std::move(span), *held, start_raw, sampled, family);
-      }
+    if (HeldEnd* held = held_.find(event.family, id.text)) {
+      return held_.pair_with_held(std::move(span), held, start_raw, sampled, family);
     }
 
     OpenSpan* entry = open_pool_.get();
@@ -264,7 +244,7 @@ class CorrelatorImpl final : public Correlator {
     IdText id;
     if (!correlation_ids_.read(event, family.key_fields, reserved, id)) return missing_id(event, family);
     OpenSpan* entry = find_open(family, id.text);
-    if (entry == nullptr) return hold_end(event, family, reserved, id.text);
+    if (entry == nullptr) return note_event_time(held_.hold_end(event, family, reserved, id.text));
 
     EventHandler& handler = *entry->family->handler;
     const uint64_t start_raw = entry->start_raw;
@@ -328,127 +308,6 @@ class CorrelatorImpl final : public Correlator {
     if (correlation_ids_.read(event, family.key_fields, reserved, id)) parents_.remember_ended(id.text, *span, sampled);
     bump(stats_.spans_single);
     emitter_.emit(std::move(span), sampled, family.name);
-  }
-
-  // ---- orphan ends ----------------------------------------------------------
-
-  void hold_end(const Event& event, const FamilyInfo& family, const ReservedFields& reserved, std::string_view id) {
-    make_held_key(event.family, id);
-    if (HeldEnd** previous = held_index_.find(std::string_view(key_scratch_))) {
-      resolve_held(*previous);  // two ends, no start: the first gives up now
-    } else if (held_count_ >= max_held_ && held_head_ != nullptr) {
-      bump(stats_.orphan_ends_evicted);
-      resolve_held(held_head_);
-    }
-    if (max_held_ == 0) {
-      bump(stats_.orphan_ends_evicted);
-    }
-
-    EventHandler& handler = *family.handler;
-    HeldEnd* held = held_pool_.get();
-    held->key.assign(key_scratch_);
-    held->id.assign(id);
-    held->family = &family;
-    held->span = emitter_.acquire();
-    apply_both_phases(handler, event, *held->span);
-    emitter_.cap_text(held->span->name);
-    held->arrival_unix = clock_.now_unix_ns();
-    held->end_raw = 0;
-    held->has_end_timestamp = timestamp_of(reserved, clock_, held->end_unix, held->end_raw);
-    held->has_duration = duration_of(reserved, held->duration);
-    held->parent_missing = !parents_.assign_ids(reserved, family, *held->span, false, held->sampled);
-    held->deadline_mono = clock_.now_monotonic_ns() + orphan_hold_ns_;
-    note_event_time(held->has_end_timestamp ? held->end_unix : held->arrival_unix);
-
-    held_index_.insert(std::string_view(held->key), held);
-    held->prev = held_tail_;
-    held->next = nullptr;
-    (held_tail_ != nullptr ? held_tail_->next : held_head_) = held;
-    held_tail_ = held;
-    ++held_count_;
-    if (max_held_ == 0) resolve_held(held);
-  }
-
-  // The start arrived after its end: the start's fields come first, the end's
-  // (already applied to the held record) override them, as in the normal order.
-  void pair_with_held(SpanPtr span, HeldEnd* held, uint64_t start_raw, bool sampled, const FamilyInfo& family) {
-    SpanRecord& end_fields = *held->span;
-    for (const Attribute& attribute : end_fields.attributes.items()) {
-      switch (attribute.type) {
-        case AttrType::kString:
-          span->attributes.set_string(attribute.key, attribute.string_value);
-          break;
-        case AttrType::kInt:
-          span->attributes.set_int(attribute.key, attribute.int_value);
-          break;
-        case AttrType::kDouble:
-          span->attributes.set_double(attribute.key, attribute.double_value);
-          break;
-        case AttrType::kBool:
-          span->attributes.set_bool(attribute.key, attribute.bool_value);
-          break;
-      }
-    }
-    // What the end's record already dropped is counted with this span (values
-    // it cut were copied cut, and are counted again if still too long).
-    span->attributes.set_dropped(span->attributes.dropped() + end_fields.attributes.dropped());
-    if (end_fields.status != StatusCode::kUnset) {
-      span->status = end_fields.status;
-      span->status_message.assign(end_fields.status_message);
-    }
-    const uint64_t start = span->start_time_unix_ns;
-    uint64_t end = held->has_end_timestamp ? held->end_unix : held->arrival_unix;
-    if (held->has_end_timestamp && start_raw != 0 && held->end_raw != 0) {
-      end = held->end_raw >= start_raw ? start + (held->end_raw - start_raw) : start;
-    }
-    if (held->has_duration) end = start + static_cast<uint64_t>(held->duration);
-    span->end_time_unix_ns = std::max(end, start);
-    parents_.remember_ended(held->id, *span, sampled);
-    unlink_held(held);
-    bump(stats_.spans_ended);
-    emitter_.emit(std::move(span), sampled, family.name);
-  }
-
-  // Gives up waiting for the start: a span from the end's own fields if it has
-  // a duration, otherwise a counted drop.
-  void resolve_held(HeldEnd* held) {
-    SpanPtr span = std::move(held->span);
-    if (held->has_duration) {
-      const uint64_t end = held->has_end_timestamp ? held->end_unix : held->arrival_unix;
-      const uint64_t length = static_cast<uint64_t>(held->duration);
-      const bool sampled = held->sampled;
-      span->end_time_unix_ns = end;
-      span->start_time_unix_ns = end >= length ? end - length : 0;
-      span->attributes.set_reserved_string(kIncompleteKey, "orphan_end");
-      if (held->parent_missing) bump(stats_.parent_not_found);
-      parents_.remember_ended(held->id, *span, sampled);
-      bump(stats_.spans_from_orphan_end);
-      const FamilyInfo& family = *held->family;
-      unlink_held(held);
-      emitter_.emit(std::move(span), sampled, family.name);
-      return;
-    }
-    bump(stats_.orphan_ends_dropped);
-    orphan_log_.warn("end event for {} had no start and no duration: dropped", quote_bytes(held->family->name));
-    unlink_held(held);
-    emitter_.release(std::move(span));
-  }
-
-  void unlink_held(HeldEnd* held) {
-    held_index_.erase(std::string_view(held->key));
-    (held->prev != nullptr ? held->prev->next : held_head_) = held->next;
-    (held->next != nullptr ? held->next->prev : held_tail_) = held->prev;
-    held->prev = held->next = nullptr;
-    held->span.reset();
-    held->family = nullptr;
-    --held_count_;
-    held_pool_.put(held);
-  }
-
-  void make_held_key(std::string_view family, std::string_view id) {
-    key_scratch_.assign(family);
-    key_scratch_.push_back('\x1f');
-    key_scratch_.append(id);
   }
 
   // ---- open spans -----------------------------------------------------------
@@ -550,8 +409,6 @@ class CorrelatorImpl final : public Correlator {
   const size_t max_open_;
   const size_t pack_above_;
   const uint64_t timeout_ns_;
-  const uint64_t orphan_hold_ns_;
-  const size_t max_held_;
   const std::vector<std::string> nesting_families_;
   const size_t max_families_;
   HandlerRegistry& handlers_;
@@ -570,21 +427,14 @@ class CorrelatorImpl final : public Correlator {
   OpenSpan* fifo_head_ = nullptr;
   OpenSpan* fifo_tail_ = nullptr;
   size_t open_count_ = 0;
-  ParentLinks parents_;
 
-  NodePool<HeldEnd> held_pool_;
-  FlatIndex<HeldEnd, &HeldEnd::key> held_index_;
-  HeldEnd* held_head_ = nullptr;
-  HeldEnd* held_tail_ = nullptr;
-  size_t held_count_ = 0;
-  std::string key_scratch_;
+  ParentLinks parents_;  // reads open_ids_ and open_nests_
+  HeldEnds held_;
   CorrelationIdReader correlation_ids_;
-
   uint64_t last_event_unix_ = 0;
 
   RateLimitedLog missing_id_log_;
   RateLimitedLog incomplete_log_;
-  RateLimitedLog orphan_log_;
   RateLimitedLog family_log_;
 };
 
