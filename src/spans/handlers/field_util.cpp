@@ -43,6 +43,128 @@ bool as_int(const FieldValue& value, int64_t& out) noexcept {
   return false;
 }
 
+bool as_double(const FieldValue& value, double& out) noexcept {
+  switch (value.type) {
+    case ValueType::kInt:
+      out = static_cast<double>(value.int_value);
+      return true;
+    case ValueType::kDouble:
+      out = value.double_value;
+      return true;
+    case ValueType::kBool:
+      out = value.bool_value ? 1 : 0;
+      return true;
+    case ValueType::kString: {
+      const std::string_view s = value.string_value;
+      if (s.empty()) return false;
+      const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+      return ec == std::errc() && ptr == s.data() + s.size();
+    }
+  }
+  return false;
+}
+
+bool to_int(const FieldValue& value, int64_t& out) noexcept {
+  if (value.type == ValueType::kBool) {
+    out = value.bool_value ? 1 : 0;
+    return true;
+  }
+  if (as_int(value, out)) return true;
+  double d = 0;
+  // A fractional number is cut toward zero, as a C cast would.
+  if (as_double(value, d) && std::isfinite(d) && std::fabs(d) < 9.2e18) {
+    out = static_cast<int64_t>(d);
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != b[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool to_bool(const FieldValue& value, bool& out) noexcept {
+  switch (value.type) {
+    case ValueType::kBool:
+      out = value.bool_value;
+      return true;
+    case ValueType::kInt:
+      out = value.int_value != 0;
+      return true;
+    case ValueType::kDouble:
+      out = value.double_value != 0;
+      return true;
+    case ValueType::kString: {
+      const std::string_view s = value.string_value;
+      if (s == "1" || equals_ignoring_case(s, "true") || equals_ignoring_case(s, "yes")) {
+        out = true;
+        return true;
+      }
+      if (s == "0" || equals_ignoring_case(s, "false") || equals_ignoring_case(s, "no")) {
+        out = false;
+        return true;
+      }
+      return false;
+    }
+  }
+  return false;
+}
+
+void append_value(std::string& out, const FieldValue& value) {
+  char buffer[40];
+  switch (value.type) {
+    case ValueType::kString:
+      out.append(value.string_value);
+      return;
+    case ValueType::kBool:
+      out.append(value.bool_value ? "true" : "false");
+      return;
+    case ValueType::kInt: {
+      const auto result = std::to_chars(buffer, buffer + sizeof buffer, value.int_value);
+      out.append(buffer, result.ptr);
+      return;
+    }
+    case ValueType::kDouble: {
+      const auto result = std::to_chars(buffer, buffer + sizeof buffer, value.double_value);
+      out.append(buffer, result.ptr);
+      return;
+    }
+  }
+}
+
+FieldValue value_of(const Attribute& attribute) noexcept {
+  FieldValue value;
+  switch (attribute.type) {
+    case AttrType::kString:
+      value.type = ValueType::kString;
+      value.string_value = attribute.string_value;
+      break;
+    case AttrType::kBool:
+      value.type = ValueType::kBool;
+      value.bool_value = attribute.bool_value;
+      break;
+    case AttrType::kInt:
+      value.type = ValueType::kInt;
+      value.int_value = attribute.int_value;
+      break;
+    case AttrType::kDouble:
+      value.type = ValueType::kDouble;
+      value.double_value = attribute.double_value;
+      break;
+  }
+  return value;
+}
+
 void set_attribute(AttributeList& attributes, std::string_view key, const FieldValue& value) {
   switch (value.type) {
     case ValueType::kInt:

@@ -1,11 +1,12 @@
 #pragma once
-// Shared by the built-in handlers (private to spans/handlers/): typed field
-// access, the reserved-field rule, generic attributes and error status.
+// Shared by the handlers (private to spans/): typed field access and value
+// conversions, the reserved-field rule, generic attributes and error status.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 
 #include "decode/event.h"
@@ -52,6 +53,21 @@ const EventField* find_first(const Event& event, std::initializer_list<std::stri
 
 // Integer view of a field: int, integral double, or a decimal string.
 bool as_int(const FieldValue& value, int64_t& out) noexcept;
+
+// Double view: int, double, bool (0/1) or a decimal string.
+bool as_double(const FieldValue& value, double& out) noexcept;
+
+// Conversions of declared families (`type = ...`): int also takes bools and
+// cuts fractional numbers toward zero; bool takes numbers (non-zero) and
+// true/false/yes/no/1/0 text (any case).
+bool to_int(const FieldValue& value, int64_t& out) noexcept;
+bool to_bool(const FieldValue& value, bool& out) noexcept;
+
+// Appends a value's text without allocating beyond `out`'s capacity.
+void append_value(std::string& out, const FieldValue& value);
+
+// An attribute read back as a field value (views into the attribute).
+FieldValue value_of(const Attribute& attribute) noexcept;
 
 // Sets `key` on the attribute list with the field's own type.
 void set_attribute(AttributeList& attributes, std::string_view key, const FieldValue& value);
