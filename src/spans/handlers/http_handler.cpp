@@ -1,6 +1,7 @@
 // http_request_{start,end}: "HTTP {METHOD} {URI}", server span; with
 // span_name_route, "{METHOD} {route}" and http.route (low-cardinality names).
 
+#include "spans/first_of.h"
 #include "spans/handlers/builtin_handlers.h"
 #include "spans/handlers/field_util.h"
 #include "spans/route_normalizer.h"
@@ -89,14 +90,6 @@ class HttpHandler final : public EventHandler {
       }
     }
     return found;
-  }
-
-  template <size_t N>
-  static const EventField* first_of(const EventField* const (&candidates)[N]) noexcept {
-    for (const EventField* field : candidates) {
-      if (field != nullptr) return field;
-    }
-    return nullptr;
   }
 
   Mapped map_fields(const Event& event, SpanRecord& span) {
