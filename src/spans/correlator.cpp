@@ -191,16 +191,7 @@ class CorrelatorImpl final : public Correlator {
     if (!timestamp_of(reserved, clock_, start, start_raw)) start = clock_.now_unix_ns();
     note_event_time(start);
 
-    if (OpenSpan* previous = find_open(family, id.text)) {
-      bump(stats_.spans_superseded);
-      incomplete_log_.warn("second start for {} request_id {}: the first is emitted as superseded",
-                           quote_bytes(event.family), quote_bytes(id.text));
-      finish_incomplete(previous, Incomplete::kSuperseded, last_event_unix_);
-    } else if (open_count_ >= max_open_) {
-      bump(stats_.spans_evicted);
-      incomplete_log_.warn("{} open spans (max_open_spans): evicting the oldest", open_count_);
-      finish_incomplete(fifo_head_, Incomplete::kEvicted, last_event_unix_);
-    }
+    make_room(family, id.text);
 
     SpanPtr span = emitter_.acquire();
     handler.on_start(event, *span);
@@ -214,29 +205,7 @@ class CorrelatorImpl final : public Correlator {
       return held_.pair_with_held(std::move(span), held, start_raw, sampled, family);
     }
 
-    OpenSpan* entry = open_pool_.get();
-    entry->id.assign(id.text);
-    entry->family = &family;
-    if (open_count_ >= pack_above_ && pack_open_span(*span, entry->packed)) {
-      emitter_.keep_spare(std::move(span));
-    } else {
-      entry->span = std::move(span);
-    }
-    entry->deadline_mono = clock_.now_monotonic_ns() + timeout_ns_;
-    entry->start_raw = start_raw;
-    entry->sampled = sampled;
-    entry->has_tid = reserved.has_tid();
-    entry->tid = entry->has_tid ? reserved.tid->int_value : 0;
-    entry->nests = entry->has_tid && family.nests;
-    chain_push(open_ids_, std::string_view(entry->id), entry, &OpenSpan::id_prev, &OpenSpan::id_next);
-    if (entry->has_tid) chain_push(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
-    if (entry->nests) chain_push(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
-    entry->fifo_prev = fifo_tail_;
-    entry->fifo_next = nullptr;
-    (fifo_tail_ != nullptr ? fifo_tail_->fifo_next : fifo_head_) = entry;
-    fifo_tail_ = entry;
-    ++open_count_;
-    stats_.open_spans.store(open_count_, std::memory_order_relaxed);
+    keep_open(std::move(span), id.text, family, reserved, start_raw, sampled);
   }
 
   void on_end(const Event& event, const FamilyInfo& family) {
@@ -319,6 +288,50 @@ class CorrelatorImpl final : public Correlator {
       if (entry->family == &family) return entry;
     }
     return nullptr;
+  }
+
+  // A second start with the same id supersedes the first; at max_open_spans
+  // the oldest open span is evicted.
+  void make_room(const FamilyInfo& family, std::string_view id) {
+    if (OpenSpan* previous = find_open(family, id)) {
+      bump(stats_.spans_superseded);
+      incomplete_log_.warn("second start for {} request_id {}: the first is emitted as superseded",
+                           quote_bytes(family.name), quote_bytes(id));
+      finish_incomplete(previous, Incomplete::kSuperseded, last_event_unix_);
+    } else if (open_count_ >= max_open_) {
+      bump(stats_.spans_evicted);
+      incomplete_log_.warn("{} open spans (max_open_spans): evicting the oldest", open_count_);
+      finish_incomplete(fifo_head_, Incomplete::kEvicted, last_event_unix_);
+    }
+  }
+
+  // Into every index: by id, thread, nesting parent and arrival (= expiry) order.
+  // Beyond pack_open_spans_above the record is packed and goes back as spare.
+  void keep_open(SpanPtr span, std::string_view id, const FamilyInfo& family, const ReservedFields& reserved,
+                 uint64_t start_raw, bool sampled) {
+    OpenSpan* entry = open_pool_.get();
+    entry->id.assign(id);
+    entry->family = &family;
+    if (open_count_ >= pack_above_ && pack_open_span(*span, entry->packed)) {
+      emitter_.keep_spare(std::move(span));
+    } else {
+      entry->span = std::move(span);
+    }
+    entry->deadline_mono = clock_.now_monotonic_ns() + timeout_ns_;
+    entry->start_raw = start_raw;
+    entry->sampled = sampled;
+    entry->has_tid = reserved.has_tid();
+    entry->tid = entry->has_tid ? reserved.tid->int_value : 0;
+    entry->nests = entry->has_tid && family.nests;
+    chain_push(open_ids_, std::string_view(entry->id), entry, &OpenSpan::id_prev, &OpenSpan::id_next);
+    if (entry->has_tid) chain_push(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
+    if (entry->nests) chain_push(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
+    entry->fifo_prev = fifo_tail_;
+    entry->fifo_next = nullptr;
+    (fifo_tail_ != nullptr ? fifo_tail_->fifo_next : fifo_head_) = entry;
+    fifo_tail_ = entry;
+    ++open_count_;
+    stats_.open_spans.store(open_count_, std::memory_order_relaxed);
   }
 
   // Removes the entry from every index and returns its span.
