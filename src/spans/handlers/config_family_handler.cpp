@@ -257,28 +257,23 @@ class ConfigFamilyHandler final : public EventHandler {
       default_status(source.event, span);
       return;
     }
-    for (const RuleGroup& group : rules_) {
-      const FieldRef* missing = nullptr;
-      const GroupResult result = evaluate(group, source, missing);
-      // Counted, not logged: an error field that only failures carry is normal.
-      if (result == GroupResult::kFieldMissing && count_missing &&
-          (source.event.phase == EventPhase::kSingle || !missing->dropped)) {
-        stats_.rule_fields_missing.fetch_add(1, std::memory_order_relaxed);
-      }
-      if (result != GroupResult::kHolds) continue;
-      span.status = StatusCode::kError;
-      span.status_message.clear();
-      if (has_message_) {
-        renderer_.render(message_segments_, source, span.status_message);
-        trim_spaces(span.status_message);
-      } else {
-        const int ref = group.all.front().ref;
-        FieldValue value;
-        span.status_message.append(source.ref(ref).field);
-        span.status_message.push_back('=');
-        if (source.get(ref, value)) handler_util::append_value(span.status_message, value);
-      }
-      return;
+    uint64_t missing = 0;
+    const RuleGroup* group = first_match(rules_, source, count_missing ? &missing : nullptr,
+                                         source.event.phase == EventPhase::kSingle);
+    // Counted, not logged: an error field that only failures carry is normal.
+    if (missing != 0) stats_.rule_fields_missing.fetch_add(missing, std::memory_order_relaxed);
+    if (group == nullptr) return;
+    span.status = StatusCode::kError;
+    span.status_message.clear();
+    if (has_message_) {
+      renderer_.render(message_segments_, source, span.status_message);
+      trim_spaces(span.status_message);
+    } else {
+      const int ref = group->all.front().ref;
+      FieldValue value;
+      span.status_message.append(source.ref(ref).field);
+      span.status_message.push_back('=');
+      if (source.get(ref, value)) handler_util::append_value(span.status_message, value);
     }
   }
 

@@ -184,16 +184,25 @@ std::string check_status_rule(std::string_view text) {
   return parse_rule(text, parsed);
 }
 
-GroupResult evaluate(const RuleGroup& group, const FieldSource& fields, const FieldRef*& missing) noexcept {
-  for (const Condition& condition : group.all) {
-    FieldValue value;
-    if (!fields.get(condition.ref, value)) {
-      missing = &fields.ref(condition.ref);
-      return GroupResult::kFieldMissing;
+const RuleGroup* first_match(const std::vector<RuleGroup>& groups, const FieldSource& fields, uint64_t* missing,
+                             bool count_dropped) noexcept {
+  for (const RuleGroup& group : groups) {
+    bool all = true;
+    for (const Condition& condition : group.all) {
+      FieldValue value;
+      if (!fields.get(condition.ref, value)) {
+        if (missing != nullptr && (count_dropped || !fields.ref(condition.ref).dropped)) ++*missing;
+        all = false;
+        break;
+      }
+      if (!holds(condition.test, value)) {
+        all = false;
+        break;
+      }
     }
-    if (!holds(condition.test, value)) return GroupResult::kFails;
+    if (all) return &group;
   }
-  return GroupResult::kHolds;
+  return nullptr;
 }
 
 }  // namespace bto

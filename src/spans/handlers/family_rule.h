@@ -42,10 +42,12 @@ struct RuleGroup {
   std::vector<Condition> all;
 };
 
-enum class GroupResult : uint8_t { kHolds, kFails, kFieldMissing };
-
-// Conditions are checked in order up to the first that fails; a condition on
-// a field with no value fails with kFieldMissing and `missing` set to it.
-GroupResult evaluate(const RuleGroup& group, const FieldSource& fields, const FieldRef*& missing) noexcept;
+// The first group whose conditions all hold (checked in order, each group up
+// to its first failing condition), or nullptr. A condition on a field with no
+// value fails; when `missing` is not null it counts those, except on fields
+// explicitly dropped unless `count_dropped`. One call per event: the groups
+// loop here, next to the comparisons.
+const RuleGroup* first_match(const std::vector<RuleGroup>& groups, const FieldSource& fields, uint64_t* missing,
+                             bool count_dropped) noexcept;
 
 }  // namespace bto

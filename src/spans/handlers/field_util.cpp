@@ -142,29 +142,6 @@ void append_value(std::string& out, const FieldValue& value) {
   }
 }
 
-FieldValue value_of(const Attribute& attribute) noexcept {
-  FieldValue value;
-  switch (attribute.type) {
-    case AttrType::kString:
-      value.type = ValueType::kString;
-      value.string_value = attribute.string_value;
-      break;
-    case AttrType::kBool:
-      value.type = ValueType::kBool;
-      value.bool_value = attribute.bool_value;
-      break;
-    case AttrType::kInt:
-      value.type = ValueType::kInt;
-      value.int_value = attribute.int_value;
-      break;
-    case AttrType::kDouble:
-      value.type = ValueType::kDouble;
-      value.double_value = attribute.double_value;
-      break;
-  }
-  return value;
-}
-
 void set_attribute(AttributeList& attributes, std::string_view key, const FieldValue& value) {
   switch (value.type) {
     case ValueType::kInt:
