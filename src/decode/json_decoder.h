@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "common/log.h"
+#include "common/counter.h"
 #include "decode/decoder.h"
 #include "decode/event_fields.h"
 #include "decode/padded_buffer.h"
@@ -26,11 +27,7 @@ namespace bto::decode_detail {
 namespace od = simdjson::ondemand;
 using simdjson::error_code;
 
-// DecodeStats has one writer (the reader thread): a relaxed load and store
-// keep readers tear-free without the cost of a locked read-modify-write.
-inline void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) noexcept {
-  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
+using bto::bump;  // DecodeStats has one writer, the reader thread
 
 inline bool is_json_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 

@@ -3,12 +3,12 @@
 #include <charconv>
 #include <string_view>
 
+#include "spans/correlator.h"
+#include "spans/first_of.h"
 #include "spans/route_normalizer.h"
 
 namespace bto::metrics_detail {
 namespace {
-
-constexpr std::string_view kIncompleteKey = "bpftrace_otel.incomplete";
 
 // http.request.method values outside the well-known set become _OTHER
 // (semantic conventions), so a scanner sending junk methods cannot blow the limit.
@@ -63,14 +63,6 @@ HttpAttributes find_http_attributes(const AttributeList& list) noexcept {
     else if (key == kIncompleteKey) keep(found.incomplete, a);
   }
   return found;
-}
-
-template <size_t N>
-const Attribute* first_of(const Attribute* const (&candidates)[N]) noexcept {
-  for (const Attribute* a : candidates) {
-    if (a != nullptr) return a;
-  }
-  return nullptr;
 }
 
 }  // namespace
