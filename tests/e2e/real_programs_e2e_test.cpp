@@ -75,6 +75,25 @@ void expect_plausible(const ReceivedSpan& span, uint64_t max_ns = 5 * kSecond) {
 
 class E2eRealPrograms : public E2eTest {
  protected:
+  // The minor version of the first bpftrace on PATH (17 for v0.17.0), 0 if unknown.
+  int bpftrace_minor_version() {
+    const char* env = std::getenv("PATH");
+    std::string dirs = env != nullptr ? env : "/usr/bin";
+    for (size_t begin = 0; begin <= dirs.size();) {
+      size_t end = dirs.find(':', begin);
+      if (end == std::string::npos) end = dirs.size();
+      const std::string candidate = dirs.substr(begin, end - begin) + "/bpftrace";
+      begin = end + 1;
+      if (::access(candidate.c_str(), X_OK) != 0) continue;
+      Child version = start_process("bpftrace-version", {candidate, "--version"});
+      if (!version.wait_for(seconds(10)).has_value()) return 0;
+      const std::string text = read_file(path("bpftrace-version.out"));
+      const size_t at = text.find("v0.");
+      return at == std::string::npos ? 0 : std::atoi(text.c_str() + at + 3);
+    }
+    return 0;
+  }
+
   // A file of examples/scripts/ joined with others (bpftrace takes one program).
   std::string joined_script(const std::vector<std::string>& names) {
     std::string text;
@@ -290,8 +309,13 @@ TEST_F(E2eRealPrograms, curl_transfers_become_client_spans_of_the_traced_process
   EXPECT_EQ(have, want);
   const auto summary = this->summary("exporter");
   expect_clean_counters(summary);
-  // The other three processes' transfers (a start and an end each), at least.
-  EXPECT_GE(summary.at("events_other_pid"), 6u);
+  // bpftrace 0.17 fires the library's uprobes in every process even with -p:
+  // the other three processes' transfers (a start and an end each, at least)
+  // reach bpftrace-otel and are dropped there. Newer versions filter by pid
+  // in the kernel, so nothing reaches it.
+  if (bpftrace_minor_version() == 17) {
+    EXPECT_GE(summary.at("events_other_pid"), 6u);
+  }
 }
 
 // ---- OpenSSL --------------------------------------------------------------
