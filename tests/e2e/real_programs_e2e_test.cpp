@@ -254,6 +254,22 @@ TEST_F(E2eRealPrograms, cpython_3_11_calls_without_a_profile_function_warn_about
   EXPECT_NE(text.find("gh-98894"), std::string::npos);
 }
 
+// --pid on a process that does not run the binary after -- (here sleep, in
+// the field a pyenv or conda python3 first on PATH): bpftrace would only say
+// "No probes to attach"; bpftrace-otel names the executable and the fix.
+TEST_F(E2eRealPrograms, cpython_script_on_a_process_running_another_binary_names_the_cause) {
+  Child other = start_process("sleep", {"/bin/sleep", "30"});
+  Child exporter = start_exporter("exporter", {"--script", kScripts + "python.bt", "--pid",
+                                               std::to_string(other.pid()), "--", kPython});
+  const auto status = exporter.wait_for(seconds(20));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_NE(exporter.exit_code(), 0);
+  const std::string text = log("exporter");
+  EXPECT_NE(text.find("does not run " + kPython), std::string::npos) << text;
+  EXPECT_NE(text.find("its executable is /usr/bin/sleep"), std::string::npos) << text;
+  EXPECT_EQ(text.find("bpftrace attached"), std::string::npos);  // stopped before starting bpftrace
+}
+
 // ---- libcurl --------------------------------------------------------------
 
 // One long-lived curl process reads its URLs from a FIFO (curl -K), so it is
