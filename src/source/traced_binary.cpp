@@ -273,8 +273,7 @@ void resolve_traced_binaries(SourceOptions& options, std::string_view script) {
                    options.target_pid, given, first.positional, exe, with_probes);
       resolved = with_probes;
     } else if (resolved != given) {
-      spdlog::info("${} = {} is {} in process {}: passing that to bpftrace", first.positional, given, resolved,
-                   options.target_pid);
+      spdlog::info("${} = {} is {} in process {}", first.positional, given, resolved, options.target_pid);
     }
     if (usdt) {
       const auto notes = usdt_notes(from_here(options.target_pid, resolved));
@@ -291,7 +290,12 @@ void resolve_traced_binaries(SourceOptions& options, std::string_view script) {
       const std::string hint = cpython_hint(version, these);
       if (!hint.empty()) spdlog::warn("process {} runs CPython {}{}", options.target_pid, version, hint);
     }
-    given = resolved;
+    // The file as seen through the process' root: bpftrace attaches it once on
+    // every version (0.27 given the plain path of a file the process maps
+    // attaches the probe twice, as that path and as /proc/PID/root/..., and
+    // every event arrives twice), and it is right in another mount namespace.
+    given = from_here(options.target_pid, resolved);
+    spdlog::info("${} for bpftrace: {}", first.positional, given);
   }
 }
 
