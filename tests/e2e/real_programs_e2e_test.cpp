@@ -155,12 +155,19 @@ void write_python_modules(const std::function<std::string(const std::string&)>& 
   }
 }
 
-TEST_F(E2eRealPrograms, cpython_gc_imports_calls_and_connects_nest_under_the_request_call) {
-  const std::string dir = path("").substr(0, path("").size() - 1);
-  write_python_modules([this](const std::string& n) { return path(n); });
-  write_file(path("app.py"), python_app(dir, /*profile=*/true));
-  Child app = start_process("python", {kPython, path("app.py")});
-  ASSERT_TRUE(wait_for_port_file());
+class E2ePython : public E2eRealPrograms {
+ protected:
+  // The app of python_app() and its modules, started as users do: /usr/bin/python3 app.py.
+  Child start_python_app(bool profile) {
+    write_python_modules([this](const std::string& n) { return path(n); });
+    write_file(path("app.py"), python_app(path("").substr(0, path("").size() - 1), profile));
+    return start_process("python", {kPython, path("app.py")});
+  }
+};
+
+TEST_F(E2ePython, cpython_gc_imports_calls_and_connects_nest_under_the_request_call) {
+  Child app = start_python_app(/*profile=*/true);
+  ASSERT_TRUE(wait_for_port_file()) << log("python");
   TestReceiver receiver;
   const std::string script = joined_script({"python.bt", "python-calls.bt", "connect.bt"});
   Child exporter = start_exporter(
@@ -232,12 +239,9 @@ TEST_F(E2eRealPrograms, cpython_gc_imports_calls_and_connects_nest_under_the_req
 
 // Without a profile function CPython 3.11 fires function__return and never
 // function__entry: no call span can be made, and bpftrace-otel says why.
-TEST_F(E2eRealPrograms, cpython_3_11_calls_without_a_profile_function_warn_about_the_missing_starts) {
-  const std::string dir = path("").substr(0, path("").size() - 1);
-  write_python_modules([this](const std::string& n) { return path(n); });
-  write_file(path("app.py"), python_app(dir, /*profile=*/false));
-  Child app = start_process("python", {kPython, path("app.py")});
-  ASSERT_TRUE(wait_for_port_file());
+TEST_F(E2ePython, cpython_3_11_calls_without_a_profile_function_warn_about_the_missing_starts) {
+  Child app = start_python_app(/*profile=*/false);
+  ASSERT_TRUE(wait_for_port_file()) << log("python");
   Child exporter = start_exporter(
       "exporter", {"--script", kScripts + "python-calls.bt", "--pid", std::to_string(app.pid()), "--exporter",
                    "none", "--", kPython, path("app.py")});
