@@ -53,15 +53,23 @@ struct EventGate::State {
   NowFn now;
   std::unordered_map<std::string, FamilyPhases, StringHash, std::equal_to<>> families;
   std::vector<std::string> suspects;  // families with ends and no start, not yet warned about
+  // The family of the previous event: streams come in runs of a few families.
+  std::string_view last_family;
+  FamilyPhases* last_phases = nullptr;
 
   State(const EventGateOptions& o, EventSink& n, EventGateStats& s, NowFn fn)
       : options(o), next(n), stats(s), now(fn != nullptr ? fn : &monotonic_ns) {}
 
   FamilyPhases* phases_of(std::string_view family) {
+    if (last_phases != nullptr && family == last_family) return last_phases;
     auto it = families.find(family);
-    if (it != families.end()) return &it->second;
-    if (families.size() >= options.max_families) return nullptr;
-    return &families.emplace(std::string(family), FamilyPhases{}).first->second;
+    if (it == families.end()) {
+      if (families.size() >= options.max_families) return nullptr;
+      it = families.emplace(std::string(family), FamilyPhases{}).first;
+    }
+    last_family = it->first;  // the map's key: stable (node-based map)
+    last_phases = &it->second;
+    return last_phases;
   }
 
   void note(const Event& event) {
