@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "spans/clock.h"
+#include "spans/event_gate.h"
 #include "spans/handlers/config_family_handler.h"
 #include "telemetry/status_line.h"
 
@@ -18,6 +19,7 @@ struct Pipeline::Parts {
   SpanPool pool;
   std::unique_ptr<BatchProcessor> batch;
   std::unique_ptr<Correlator> correlator;
+  std::unique_ptr<EventGate> gate;  // decoder -> gate -> correlator
   std::unique_ptr<Decoder> decoder;
   RateLimitedLog oversized_log;
   std::chrono::milliseconds status_interval;
@@ -39,6 +41,11 @@ struct Pipeline::Parts {
     batch = create_batch_processor(options.batch, make_exporter, pool, stats.exporter);
     correlator =
         create_correlator(options.correlator, handlers, pool, *batch, timestamps, stats.spans);
+    gate = std::make_unique<EventGate>(
+        EventGateOptions{.target_pid = options.source.target_pid,
+                         .start_grace = options.correlator.orphan_hold,
+                         .max_families = options.correlator.max_families},
+        *correlator, stats.gate);
     decoder = create_decoder(options.decode, stats.decode);
   }
 };
@@ -49,7 +56,7 @@ Pipeline::Pipeline(const AppOptions& options, const ExporterFactory& make_export
 
 Pipeline::~Pipeline() = default;
 
-void Pipeline::on_line(std::string_view line) { parts_->decoder->decode_line(line, *parts_->correlator); }
+void Pipeline::on_line(std::string_view line) { parts_->decoder->decode_line(line, *parts_->gate); }
 
 void Pipeline::on_oversized_line(std::string_view prefix, size_t length) {
   ++stats_.decode.lines;
@@ -63,6 +70,7 @@ void Pipeline::set_span_observer(SpanObserver* observer) noexcept { parts_->corr
 
 void Pipeline::sweep() {
   parts_->correlator->sweep();
+  parts_->gate->check_families();
   if (parts_->status) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= parts_->next_status) {
@@ -73,6 +81,7 @@ void Pipeline::sweep() {
 }
 
 void Pipeline::finish(std::chrono::milliseconds deadline) {
+  parts_->gate->check_families(/*final=*/true);
   parts_->correlator->flush_all();
   parts_->batch->shutdown(deadline);
 }
@@ -88,7 +97,7 @@ std::string format_summary(const PipelineStats& s) {
       "from_orphan_end={} orphan_ends_dropped={} flushed_at_exit={} missing_request_id={} "
       "parent_not_found={} span_events={} trace_context_joined={} trace_context_invalid={} "
       "auto_nested={} sampled_out={} kept_by_tail={} attribute_values_truncated={} "
-      "attributes_dropped={} families_rejected={} | export: exported={} dropped={} (queue_full={} rejected={} "
+      "attributes_dropped={} families_rejected={} events_other_pid={} families_without_start={} | export: exported={} dropped={} (queue_full={} rejected={} "
       "retries_exhausted={} shutdown={}) rejected_by_collector={} requests={} retries={} | "
       "bpftrace: starts={} restarts={} | span metrics: metric_series={} metric_overflow={} "
       "metric_points_exported={} metric_export_failures={} | families: template_fields_missing={} "
@@ -102,7 +111,8 @@ std::string format_summary(const PipelineStats& s) {
       c.missing_request_id.load(), c.parent_not_found.load(), c.span_events.load(),
       c.trace_context_joined.load(), c.trace_context_invalid.load(), c.spans_auto_nested.load(),
       c.spans_sampled_out.load(), c.spans_kept_by_tail.load(), c.attribute_values_truncated.load(),
-      c.attributes_dropped.load(), c.families_rejected.load(),
+      c.attributes_dropped.load(), c.families_rejected.load(), s.gate.events_other_pid.load(),
+      s.gate.families_without_start.load(),
       e.spans_exported.load(),
       e.dropped_total(), e.dropped_queue_full.load(), e.dropped_permanent_error.load(),
       e.dropped_retries_exhausted.load(), e.dropped_shutdown.load(),

@@ -2,12 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "common/errors.h"
 #include "common/version.h"
 #include "export/console_exporter.h"
 #include "export/otlp_exporter.h"
 #include "export/resource.h"
 #include "source/bpftrace_process.h"
+#include "source/traced_binary.h"
 
 namespace bto {
 
@@ -84,7 +88,18 @@ SpanMetricsParts make_span_metrics(const AppOptions& options, const ResourceInfo
 
 LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals& signals,
                      PipelineStats& stats) {
-  auto source = create_bpftrace_source(options.source, stats.source);
+  SourceOptions source_options = options.source;
+  {
+    // With --pid: the binary after -- must be one the process runs (a python3
+    // started through PATH may be another interpreter): resolved or explained.
+    std::string script = source_options.program_text;
+    if (script.empty()) {
+      std::ifstream in(source_options.script_path);
+      script.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    resolve_traced_binaries(source_options, script);
+  }
+  auto source = create_bpftrace_source(source_options, stats.source);
   source->check();
   LiveOutcome outcome;
   const auto tick = [&] {

@@ -188,7 +188,8 @@ class CorrelatorImpl final : public Correlator {
     EventHandler& handler = *family.handler;
     uint64_t start = 0;
     uint64_t start_raw = 0;
-    if (!timestamp_of(reserved, clock_, start, start_raw)) start = clock_.now_unix_ns();
+    const bool has_timestamp = timestamp_of(reserved, clock_, start, start_raw);
+    if (!has_timestamp) start = clock_.now_unix_ns();
     note_event_time(start);
 
     make_room(family, id.text);
@@ -201,7 +202,7 @@ class CorrelatorImpl final : public Correlator {
     parents_.assign_ids(reserved, family, *span, true, sampled);
     bump(stats_.spans_started);
 
-    if (HeldEnd* held = held_.find(event.family, id.text)) {
+    if (HeldEnd* held = held_.find_for_start(event.family, id.text, has_timestamp ? start : 0, start_raw)) {
       return held_.pair_with_held(std::move(span), held, start_raw, sampled, family);
     }
 

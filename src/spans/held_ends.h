@@ -70,6 +70,22 @@ class HeldEnds {
     return held == nullptr ? nullptr : *held;
   }
 
+  // The end held for a start at `start_unix` (0: the start has no timestamp;
+  // `start_raw`: its CLOCK_MONOTONIC value, 0 if none), or nullptr. A held end
+  // that is earlier than the start cannot be this start's end (its own start
+  // was lost): it is resolved now, as an orphan, and the start opens a span of
+  // its own. Otherwise one lost start would pair every later start of the id
+  // with the previous end (0-ns spans), each span's own end held for the next.
+  HeldEnd* find_for_start(std::string_view family, std::string_view id, uint64_t start_unix, uint64_t start_raw) {
+    HeldEnd* held = find(family, id);
+    if (held == nullptr || start_unix == 0 || !held->has_end_timestamp) return held;
+    const bool start_is_later =
+        start_raw != 0 && held->end_raw != 0 ? start_raw > held->end_raw : start_unix > held->end_unix;
+    if (!start_is_later) return held;
+    resolve_held(held);
+    return nullptr;
+  }
+
   // The start arrived after its end: the paired span is emitted.
   void pair_with_held(SpanPtr span, HeldEnd* held, uint64_t start_raw, bool sampled, const FamilyInfo& family);
 

@@ -227,6 +227,10 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
             get(c.orphan_ends_evicted));
   m.counter("events_missing_request_id_total", "Start/end events without a request_id.", get(c.missing_request_id));
   m.counter("parent_not_found_total", "Events whose parent_id named no open span.", get(c.parent_not_found));
+  m.counter("events_other_pid_total", "Events dropped by --pid: their pid field named another process.",
+            get(stats.gate.events_other_pid));
+  m.counter("families_without_start_total", "Event families that had end events and never a start (warned once each).",
+            get(stats.gate.families_without_start));
 
   // ---- export
   m.counter("spans_enqueued_total", "Finished spans accepted by the export queue.", get(e.spans_enqueued));

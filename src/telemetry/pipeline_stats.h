@@ -11,6 +11,7 @@
 #include "metrics/span_metrics.h"
 #include "source/bpftrace_process.h"
 #include "spans/correlator.h"
+#include "spans/event_gate.h"
 #include "spans/handlers/config_family_handler.h"
 
 namespace bto {
@@ -18,6 +19,7 @@ namespace bto {
 struct PipelineStats {
   DecodeStats decode;
   CorrelatorStats spans;
+  EventGateStats gate;  // --pid filter, families without a start
   ExportStats exporter;
   SourceStats source;
   SpanMetricsStats span_metrics;
