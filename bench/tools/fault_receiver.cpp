@@ -9,6 +9,8 @@
 //   down    closes the listening socket and every connection; the port
 //           refuses connections until the mode ends, then is bound again
 //
+// --delay-ms N makes the ok mode slow: each request is answered N ms late.
+//
 // Spans count as received only when the 200 was sent in full, so what the
 // exporter could not know was delivered is never counted. Every span id is
 // remembered (open-addressing set of the 8-byte ids): a span id seen again is
@@ -152,6 +154,7 @@ struct Config {
   int retry_after = 1;
   int retry_after_503 = 0;
   milliseconds stall{3000};
+  milliseconds delay{0};
   std::string port_file;
   std::string stats_file;
 };
@@ -315,6 +318,8 @@ class FaultReceiver {
         case Mode::kOk:
           break;
       }
+      // A slow collector: every accepted request takes this long to answer.
+      if (config_.delay.count() > 0) std::this_thread::sleep_for(config_.delay);
       const std::string* message = bto::bench::plain_body(request, plain);
       ids.clear();
       uint64_t bad = 0;
@@ -381,16 +386,19 @@ int main(int argc, char** argv) {
   Config config;
   std::string schedule = "ok:1000000000";
   long stall_ms = 3000;
+  long delay_ms = 0;
   CLI::App app{"Loopback OTLP/HTTP receiver that fails on a schedule (fault soak)"};
   app.add_option("--port", config.port, "port on 127.0.0.1 (0 = ephemeral)");
   app.add_option("--schedule", schedule, "mode:ms,... cycled: modes ok, 503, 429, reset, stall, down");
   app.add_option("--retry-after", config.retry_after, "Retry-After seconds sent with 429");
   app.add_option("--retry-after-503", config.retry_after_503, "Retry-After seconds sent with 503 (0 = none)");
   app.add_option("--stall-ms", stall_ms, "how long a stalled request is held before the connection is closed");
+  app.add_option("--delay-ms", delay_ms, "answer every request of an ok phase this much later (a slow collector)");
   app.add_option("--port-file", config.port_file, "write the port here once listening");
   app.add_option("--stats-file", config.stats_file, "write key=value stats here on SIGUSR1 and at exit");
   CLI11_PARSE(app, argc, argv);
   config.stall = milliseconds(stall_ms);
+  config.delay = milliseconds(delay_ms);
   if (!parse_schedule(schedule, config.schedule)) {
     std::fprintf(stderr, "fault_receiver: bad --schedule '%s'\n", schedule.c_str());
     return 2;

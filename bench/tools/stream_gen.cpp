@@ -1,5 +1,6 @@
 // Writes a realistic bpftrace -f json event stream (see stream_generator.h).
 //   stream_gen --events 1000000 --open 256 --nesting 0.3 --garbage 1 --shape mix -o events.jsonl
+//   stream_gen --events 2400000 --rate 40000 | bpftrace-otel --input - ...   (a live-like 20k spans/s for 60 s)
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   app.add_option("--attr-bytes", options.attr_bytes, "length of string attributes (0 = natural)");
   app.add_option("--shape", shape, "tuple | printf | raw | mix");
   app.add_option("--seed", options.seed, "random seed");
+  app.add_option("--rate", options.rate, "lines per second, paced (0 = as fast as possible)");
   app.add_option("-o,--output", output, "output file ('-' = stdout)");
   CLI11_PARSE(app, argc, argv);
   if (!bto::bench::parse_shape(shape, options.shape)) {

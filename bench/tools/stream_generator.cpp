@@ -1,6 +1,8 @@
 #include "stream_generator.h"
 
 #include <array>
+#include <chrono>
+#include <thread>
 #include <string_view>
 #include <vector>
 
@@ -56,7 +58,23 @@ class Writer {
     if (std::fwrite(line.data(), 1, line.size(), out_) != line.size()) ok_ = false;
     counts_.lines++;
     counts_.bytes += line.size();
+    if (options_.rate > 0 && counts_.lines % 64 == 0) pace();
   }
+  // --rate: the lines written so far are due at start + lines / rate; a
+  // reader that falls behind is not caught up with bursts beyond one second.
+  void pace() {
+    const auto now = std::chrono::steady_clock::now();
+    if (counts_.lines == 64) paced_start_ = now;
+    const auto due = paced_start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                        std::chrono::duration<double>(static_cast<double>(counts_.lines) / options_.rate));
+    if (due > now) {
+      std::fflush(out_);
+      std::this_thread::sleep_until(due);
+    } else if (now - due > std::chrono::seconds(1)) {
+      paced_start_ += now - due - std::chrono::seconds(1);
+    }
+  }
+  std::chrono::steady_clock::time_point paced_start_{};
   Shape pick_shape() {
     if (options_.shape != Shape::kMix) return options_.shape;
     const uint64_t r = rng_.below(10);  // tuples dominate real streams

@@ -19,6 +19,7 @@ struct StreamOptions {
   double garbage_pct = 0.0;     // malformed lines per 100 event lines
   uint32_t attr_bytes = 0;      // length of string attributes (uri, name); 0 = natural
   Shape shape = Shape::kTuple;
+  double rate = 0;  // lines per second (a live-like stream); 0 = as fast as the reader takes them
   uint64_t seed = 1;
 };
 
