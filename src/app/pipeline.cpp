@@ -26,7 +26,7 @@ struct Pipeline::Parts {
   std::optional<StatusLine> status;  // only with --status-interval
   std::chrono::steady_clock::time_point next_status{};
 
-  Parts(const AppOptions& options, const ExporterFactory& make_exporter, PipelineStats& stats)
+  Parts(const AppOptions& options, const ExporterFactory& make_exporter, PipelineStats& stats, Spool* spool)
       : handlers(options.handlers),
         pool(options.batch.max_queue_size + 1024),
         status_interval(options.status_interval) {
@@ -38,7 +38,7 @@ struct Pipeline::Parts {
     // Declared families first: one may replace a built-in (e.g. http_request).
     register_config_families(handlers, options.families.specs, stats.families);
     register_builtin_handlers(handlers);
-    batch = create_batch_processor(options.batch, make_exporter, pool, stats.exporter);
+    batch = create_batch_processor(options.batch, make_exporter, pool, stats.exporter, spool);
     correlator =
         create_correlator(options.correlator, handlers, pool, *batch, timestamps, stats.spans);
     gate = std::make_unique<EventGate>(
@@ -50,13 +50,25 @@ struct Pipeline::Parts {
   }
 };
 
-Pipeline::Pipeline(const AppOptions& options, const ExporterFactory& make_exporter,
-                   PipelineStats& stats)
-    : parts_(std::make_unique<Parts>(options, make_exporter, stats)), stats_(stats) {}
+Pipeline::Pipeline(const AppOptions& options, const ExporterFactory& make_exporter, PipelineStats& stats,
+                   Spool* spool)
+    : parts_(std::make_unique<Parts>(options, make_exporter, stats, spool)), stats_(stats) {}
 
 Pipeline::~Pipeline() = default;
 
-void Pipeline::on_line(std::string_view line) { parts_->decoder->decode_line(line, *parts_->gate); }
+void Pipeline::on_line(std::string_view line) {
+  if (stop_signal_ != 0) return;  // stopping: the rest of the read is not used
+  parts_->decoder->decode_line(line, *parts_->gate);
+}
+
+void Pipeline::set_queue_wait_hook(std::function<void()> hook) { parts_->batch->set_wait_hook(std::move(hook)); }
+
+void Pipeline::request_stop(int signal, std::chrono::steady_clock::time_point deadline) {
+  if (stop_signal_ != 0) return;
+  stop_signal_ = signal;
+  stop_deadline_ = deadline;
+  parts_->batch->limit_waits(deadline);
+}
 
 void Pipeline::on_oversized_line(std::string_view prefix, size_t length) {
   ++stats_.decode.lines;
@@ -82,9 +94,30 @@ void Pipeline::sweep() {
 
 void Pipeline::finish(std::chrono::milliseconds deadline) {
   parts_->gate->check_families(/*final=*/true);
+  const auto now = std::chrono::steady_clock::now();
+  const auto until = std::min(stop_deadline_, now + deadline);
+  // Open spans emitted now wait for room (block mode) no longer than the deadline.
+  parts_->batch->limit_waits(until);
   parts_->correlator->flush_all();
-  parts_->batch->shutdown(deadline);
+  parts_->batch->shutdown(std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       until - std::chrono::steady_clock::now()),
+                                   std::chrono::milliseconds(0)));
 }
+
+namespace {
+
+// Empty without a spool.
+std::string format_spool_summary(const SpoolStats& p) {
+  if (p.max_bytes.load() == 0) return {};
+  return fmt::format(
+      " | spool: bytes={} spooled={} spooled_requests={} replayed={} replayed_requests={} "
+      "spool_dropped_requests={} corrupt={} corrupt_bytes={} resent_requests={}",
+      p.bytes.load(), p.spans_spooled.load(), p.requests_spooled.load(), p.spans_replayed.load(),
+      p.requests_replayed.load(), p.requests_dropped.load(), p.corrupt_records.load(), p.corrupt_bytes.load(),
+      p.resent_requests.load());
+}
+
+}  // namespace
 
 std::string format_summary(const PipelineStats& s) {
   const DecodeStats& d = s.decode;
@@ -98,7 +131,8 @@ std::string format_summary(const PipelineStats& s) {
       "parent_not_found={} span_events={} trace_context_joined={} trace_context_invalid={} "
       "auto_nested={} sampled_out={} kept_by_tail={} attribute_values_truncated={} "
       "attributes_dropped={} families_rejected={} events_other_pid={} families_without_start={} | export: exported={} dropped={} (queue_full={} rejected={} "
-      "retries_exhausted={} shutdown={}) rejected_by_collector={} requests={} retries={} | "
+      "retries_exhausted={} shutdown={} spool_full={} spool_incompatible={}) rejected_by_collector={} requests={} "
+      "retries={} queue_waits={} queue_wait_ms={}{} | "
       "bpftrace: starts={} restarts={} | span metrics: metric_series={} metric_overflow={} "
       "metric_points_exported={} metric_export_failures={} | families: template_fields_missing={} "
       "rule_fields_missing={} conversions_failed={}",
@@ -115,8 +149,10 @@ std::string format_summary(const PipelineStats& s) {
       s.gate.families_without_start.load(),
       e.spans_exported.load(),
       e.dropped_total(), e.dropped_queue_full.load(), e.dropped_permanent_error.load(),
-      e.dropped_retries_exhausted.load(), e.dropped_shutdown.load(),
-      e.dropped_partial_success.load(), e.export_requests.load(), e.export_retries.load(),
+      e.dropped_retries_exhausted.load(), e.dropped_shutdown.load(), e.spool.spans_dropped.load(),
+      e.dropped_spool_incompatible.load(), e.dropped_partial_success.load(), e.export_requests.load(),
+      e.export_retries.load(), e.queue_full_waits.load(), e.queue_full_wait_us_total.load() / 1000,
+      format_spool_summary(e.spool),
       s.source.starts.load(), s.source.restarts.load(), s.span_metrics.series.load(),
       s.span_metrics.overflow_measurements.load(), s.span_metrics.data_points_exported.load(),
       s.span_metrics.export_failures.load(), s.families.template_fields_missing.load(),

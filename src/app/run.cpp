@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "app/pipeline.h"
 #include "app/signals.h"
@@ -59,6 +61,7 @@ int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineS
     if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       const ReadStatus status = reader.read_some(pipeline);
       stats.bytes_read.store(reader.bytes_read(), std::memory_order_relaxed);
+      if (pipeline.stop_signal() != 0) return pipeline.stop_signal();  // seen while waiting for queue room
       if (status == ReadStatus::kEndOfFile) return 0;
       if (status == ReadStatus::kError) {
         spdlog::error("reading input failed: {}", std::strerror(errno));
@@ -69,11 +72,33 @@ int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineS
   }
 }
 
+// on_queue_full=auto: a regular file can wait for the collector; a pipe (or a
+// live bpftrace) cannot: what it does not get read is lost upstream.
+QueueFullPolicy resolve_queue_full(QueueFullPolicy policy, const FileInput* input) {
+  if (policy != QueueFullPolicy::kAuto) {
+    if (policy == QueueFullPolicy::kBlock && input == nullptr) {
+      spdlog::warn("on_queue_full=block with a live bpftrace: while the export queue is full bpftrace's output "
+                   "is not read, and the kernel drops events (counted as bpftrace lost events)");
+    }
+    return policy;
+  }
+  struct stat st{};
+  if (input != nullptr && ::fstat(input->fd, &st) == 0 && S_ISREG(st.st_mode)) return QueueFullPolicy::kBlock;
+  return QueueFullPolicy::kDrop;
+}
+
 }  // namespace
 
-int run(const AppOptions& options) {
+int run(const AppOptions& given) {
   StopSignals signals;  // before any thread starts
   PipelineStats stats;
+  std::optional<FileInput> input;
+  if (!given.input_path.empty()) input.emplace(given.input_path);
+  AppOptions options = given;
+  options.batch.on_queue_full = resolve_queue_full(given.batch.on_queue_full, input ? &*input : nullptr);
+  // Opened (and locked) before anything starts: a second instance stops here.
+  std::unique_ptr<Spool> spool;
+  if (!options.spool.dir.empty()) spool = open_spool(options.spool, stats.exporter.spool);
   HealthState health;
   health.replay.store(!options.input_path.empty());
   MetricsInfo metrics_info;
@@ -81,8 +106,16 @@ int run(const AppOptions& options) {
   metrics_info.queue_capacity = options.batch.max_queue_size;
   const ResourceInfo resource = make_resource(options);
   SpanMetricsParts span_metrics = make_span_metrics(options, resource, stats.span_metrics);
-  Pipeline pipeline(options, make_exporter_factory(options, resource, stats.exporter), stats);
+  Pipeline pipeline(options, make_exporter_factory(options, resource, stats.exporter), stats, spool.get());
   if (span_metrics.metrics) pipeline.set_span_observer(span_metrics.metrics.get());
+  if (options.batch.on_queue_full == QueueFullPolicy::kBlock) {
+    // The reader may wait for room for as long as the collector needs: a stop
+    // signal must still end the run within the shutdown deadline.
+    pipeline.set_queue_wait_hook([&pipeline, &signals, timeout = options.shutdown_timeout] {
+      if (pipeline.stop_signal() != 0) return;
+      if (const int signal = signals.take()) pipeline.request_stop(signal, std::chrono::steady_clock::now() + timeout);
+    });
+  }
   // Declared after what it reads, so it stops before they go away.
   std::unique_ptr<MetricsServer> metrics;
   if (!options.metrics_listen.empty()) {
@@ -91,9 +124,8 @@ int run(const AppOptions& options) {
 
   int stop_signal = 0;
   int exit_code = 0;
-  if (!options.input_path.empty()) {
-    FileInput input(options.input_path);
-    LineReader reader(input.fd, options.decode.max_line_bytes);
+  if (input) {
+    LineReader reader(input->fd, options.decode.max_line_bytes);
     stop_signal = pump(reader, pipeline, signals, stats);
   } else {
     const LiveOutcome outcome = run_live(options, pipeline, signals, stats);
@@ -113,6 +145,7 @@ int run(const AppOptions& options) {
                                                                              flush_start);
     span_metrics.reader->shutdown(std::max(options.shutdown_timeout - spent, std::chrono::milliseconds(0)));
   }
+  if (spool) spool->close();
   spdlog::info("summary: {}", format_summary(stats));
   if (metrics) metrics->stop();
   return exit_code;

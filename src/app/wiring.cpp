@@ -103,7 +103,10 @@ LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals&
   source->check();
   LiveOutcome outcome;
   const auto tick = [&] {
-    if (const int signal = signals.take()) {
+    int signal = signals.take();
+    // on_queue_full=block: a signal may have been taken while the reader waited for queue room.
+    if (signal == 0 && outcome.stop_signal == 0) signal = pipeline.stop_signal();
+    if (signal != 0) {
       if (outcome.stop_signal == 0) {
         outcome.stop_signal = signal;
         spdlog::info("received {}, stopping bpftrace", strsignal(signal));

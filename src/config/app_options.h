@@ -34,6 +34,7 @@ struct AppOptions {
   HandlerOptions handlers;
   DeclaredFamilies families;  // [[family]] tables of the config file
   BatchOptions batch;
+  SpoolOptions spool;  // --spool-dir; off when dir is empty
   OtlpOptions otlp;
   SpanMetricsOptions metrics;  // RED metrics from spans (docs/metrics.md)
   SourceOptions source;

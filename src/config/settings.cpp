@@ -233,6 +233,7 @@ std::vector<Setting> build_settings() {
                      count_or_reject("max_concurrent_exports", v, src, 1, 64);
                },
                [](const AppOptions& o) { return std::to_string(o.batch.max_concurrent_exports); }});
+  add_queue_settings(s);
   add_trace_settings(s);
   add_export_settings(s);
   add_source_settings(s);

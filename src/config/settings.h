@@ -28,6 +28,7 @@ struct Setting {
 
 const std::vector<Setting>& all_settings();
 void add_export_settings(std::vector<Setting>& settings);
+void add_queue_settings(std::vector<Setting>& settings);  // on_queue_full, spool
 void add_source_settings(std::vector<Setting>& settings);
 void add_trace_settings(std::vector<Setting>& settings);  // sampling, trace context, span limits
 void add_metrics_settings(std::vector<Setting>& settings);  // span metrics (docs/metrics.md)

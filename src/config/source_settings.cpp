@@ -134,6 +134,11 @@ void finish_options(AppOptions& o, const std::vector<std::string>& passthrough,
     o.batch.max_concurrent_exports = 1;
   }
   o.otlp.retry.max_elapsed = o.batch.export_timeout;
+  if (!o.spool.dir.empty() && o.exporter != TracesExporter::kOtlp) {
+    throw StartupError("spool_dir keeps OTLP export requests for later: it needs the otlp exporter (an endpoint, "
+                       "or --exporter otlp); the console and none exporters have nothing to resend");
+  }
+  o.otlp.failures_spooled = !o.spool.dir.empty();
   if (o.exporter == TracesExporter::kOtlp) {
     if (const std::string problem = validate_otlp_options(o.otlp); !problem.empty()) {
       throw StartupError(problem);

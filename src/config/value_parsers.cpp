@@ -48,6 +48,33 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text,
   return nanoseconds(static_cast<int64_t>(*number) * scale);
 }
 
+std::optional<uint64_t> parse_size(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0) return std::nullopt;
+  const auto number = parse_unsigned(text.substr(0, digits));
+  if (!number) return std::nullopt;
+  std::string unit(text.substr(digits));
+  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  for (char& c : unit) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  static constexpr struct {
+    const char* name;
+    uint64_t scale;
+  } kUnits[] = {{"", 1},           {"B", 1},
+                {"K", 1ull << 10}, {"KIB", 1ull << 10}, {"KB", 1000},
+                {"M", 1ull << 20}, {"MIB", 1ull << 20}, {"MB", 1000'000},
+                {"G", 1ull << 30}, {"GIB", 1ull << 30}, {"GB", 1000'000'000},
+                {"T", 1ull << 40}, {"TIB", 1ull << 40}, {"TB", 1000'000'000'000}};
+  for (const auto& candidate : kUnits) {
+    if (unit != candidate.name) continue;
+    if (*number > UINT64_MAX / candidate.scale) return std::nullopt;
+    return *number * candidate.scale;
+  }
+  return std::nullopt;
+}
+
 std::optional<bool> parse_bool(std::string_view text) {
   std::string lower(text);
   for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);

@@ -14,5 +14,8 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text,
                                                        std::chrono::nanoseconds bare_unit);
 std::optional<uint64_t> parse_unsigned(std::string_view text);
 std::optional<bool> parse_bool(std::string_view text);  // true/false/1/0/yes/no/on/off
+// Bytes: "1GiB", "512MiB", "64KiB", "100MB", "1GB", "4096" (KB/MB/GB/TB are
+// powers of 1000, KiB.. of 1024; "k", "M", "G" alone as KiB, MiB, GiB).
+std::optional<uint64_t> parse_size(std::string_view text);
 
 }  // namespace bto

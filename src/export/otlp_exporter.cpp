@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <mutex>
 
@@ -34,16 +35,12 @@ std::string redact_url(std::string_view url) {
 
 namespace {
 
-std::unique_ptr<SendTransport> create_send_transport(const OtlpOptions& options) {
-  switch (options.protocol) {
-    case OtlpProtocol::kGrpc:
-      return create_otlp_grpc_send_transport(options, kOtlpTraceExportMethod);
-    case OtlpProtocol::kHttpJson:
-      return create_otlp_http_send_transport(options, "application/json");
-    case OtlpProtocol::kHttpProtobuf:
-      break;
+std::unique_ptr<SendTransport> create_send_transport(const OtlpOptions& options, RequestEncoding encoding) {
+  if (options.protocol == OtlpProtocol::kGrpc) {
+    return create_otlp_grpc_send_transport(options, kOtlpTraceExportMethod);
   }
-  return create_otlp_http_send_transport(options, "application/x-protobuf");
+  return create_otlp_http_send_transport(
+      options, encoding == RequestEncoding::kJson ? "application/json" : "application/x-protobuf");
 }
 
 SenderOptions sender_options(const OtlpOptions& options, ExportStats& stats) {
@@ -52,6 +49,7 @@ SenderOptions sender_options(const OtlpOptions& options, ExportStats& stats) {
   sender.timeout = options.timeout;
   sender.log_prefix = "OTLP";
   sender.items = "spans";
+  if (options.failures_spooled) sender.given_up = "kept in the spool for a later retry";
   // Per-batch span counts are the BatchProcessor's, from the returned ExportResult.
   sender.counters.requests = &stats.export_requests;
   sender.counters.retries = &stats.export_retries;
@@ -63,57 +61,104 @@ SenderOptions sender_options(const OtlpOptions& options, ExportStats& stats) {
   return sender;
 }
 
+RequestEncoding encoding_of(OtlpProtocol protocol) noexcept {
+  return protocol == OtlpProtocol::kHttpJson ? RequestEncoding::kJson : RequestEncoding::kProtobuf;
+}
+
 // OTLP/HTTP (protobuf or JSON) and OTLP/gRPC alike: encode the batch, hand the
 // bytes to the retrying sender. The transport is all that differs.
-class OtlpExporter final : public SpanExporter {
+class OtlpExporter final : public SpanExporter, public RequestExporter {
  public:
   OtlpExporter(const OtlpOptions& options, const ResourceInfo& resource, ExportStats& stats)
-      : json_(options.protocol == OtlpProtocol::kHttpJson), max_elapsed_(options.retry.max_elapsed),
-        resource_(resource), stats_(stats),
-        sender_(create_retrying_sender(create_send_transport(options), sender_options(options, stats))) {
+      : encoding_(encoding_of(options.protocol)), grpc_(options.protocol == OtlpProtocol::kGrpc),
+        max_elapsed_(options.retry.max_elapsed), resource_(resource), stats_(stats) {
+    sender(encoding_) = create_retrying_sender(create_send_transport(options, encoding_), sender_options(options, stats));
+    if (options.failures_spooled && !grpc_) {
+      // A spool written with the other OTLP/HTTP encoding (an earlier run with
+      // another --protocol) is sent as it is, with its own Content-Type.
+      const RequestEncoding other = encoding_ == RequestEncoding::kJson ? RequestEncoding::kProtobuf
+                                                                        : RequestEncoding::kJson;
+      sender(other) = create_retrying_sender(create_send_transport(options, other), sender_options(options, stats));
+    }
     if (options.insecure_skip_verify) {
       static std::once_flag warned;
       std::call_once(warned, [&] {
         spdlog::warn("OTLP: TLS certificate verification is DISABLED for {} (insecure_skip_verify); "
                      "anyone on the path can read and alter the exported spans",
-                     sender_->where());
+                     sender(encoding_)->where());
       });
     }
   }
 
   ExportResult export_batch(std::span<const SpanRecord* const> spans) noexcept override {
     if (spans.empty()) return ExportResult::kSuccess;
-    if (sender_->aborted()) return ExportResult::kRetryable;
-    const auto deadline = std::chrono::steady_clock::now() + max_elapsed_;
-    try {
-      // gzip, if asked, is the transport's: HTTP Content-Encoding or gRPC message compression.
-      if (json_) {
-        encode_otlp_json(resource_, spans, body_);
-      } else {
-        encode_otlp_protobuf(resource_, spans, body_);
-      }
-    } catch (const std::exception& e) {  // only std::bad_alloc can get here
-      error_log_.error("OTLP: encoding {} spans failed ({}); batch dropped", spans.size(), e.what());
+    if (sender(encoding_)->aborted()) return ExportResult::kRetryable;
+    if (!encode(spans, body_)) {
       ++stats_.export_failures;
       return ExportResult::kPermanent;
     }
-    return sender_->send(body_, spans.size(), deadline);
+    return send(body_, encoding_, spans.size(), 0);
   }
 
   bool force_flush(std::chrono::milliseconds) noexcept override {
     return true;  // nothing is buffered here: export_batch is synchronous
   }
 
-  void shutdown(std::chrono::milliseconds) noexcept override { sender_->abort(); }
+  void shutdown(std::chrono::milliseconds) noexcept override {
+    for (auto& each : senders_) {
+      if (each) each->abort();
+    }
+  }
+
+  RequestExporter* requests() noexcept override { return this; }
+
+  RequestEncoding encoding() const noexcept override { return encoding_; }
+
+  bool encode(std::span<const SpanRecord* const> spans, std::string& out) const noexcept override {
+    try {
+      // gzip, if asked, is the transport's: HTTP Content-Encoding or gRPC message compression.
+      if (encoding_ == RequestEncoding::kJson) {
+        encode_otlp_json(resource_, spans, out);
+      } else {
+        encode_otlp_protobuf(resource_, spans, out);
+      }
+      return true;
+    } catch (const std::exception& e) {  // only std::bad_alloc can get here
+      error_log_.error("OTLP: encoding {} spans failed ({}); batch dropped", spans.size(), e.what());
+      return false;
+    }
+  }
+
+  bool can_send(RequestEncoding encoding) const noexcept override {
+    const size_t index = static_cast<size_t>(encoding);
+    return index < senders_.size() && senders_[index] != nullptr;
+  }
+
+  ExportResult send(std::string_view request, RequestEncoding encoding, size_t spans,
+                    int max_attempts) noexcept override {
+    if (!can_send(encoding)) return ExportResult::kPermanent;
+    RetryingSender& chosen = *sender(encoding);
+    if (chosen.aborted()) return ExportResult::kRetryable;
+    return chosen.send(request, spans, std::chrono::steady_clock::now() + max_elapsed_, max_attempts);
+  }
 
  private:
-  const bool json_;
+  std::unique_ptr<RetryingSender>& sender(RequestEncoding encoding) noexcept {
+    return senders_[static_cast<size_t>(encoding)];
+  }
+  const std::unique_ptr<RetryingSender>& sender(RequestEncoding encoding) const noexcept {
+    return senders_[static_cast<size_t>(encoding)];
+  }
+
+  const RequestEncoding encoding_;
+  const bool grpc_;
   const std::chrono::milliseconds max_elapsed_;
   const ResourceInfo resource_;
   ExportStats& stats_;
-  std::unique_ptr<RetryingSender> sender_;
+  // Indexed by RequestEncoding (1 protobuf, 2 JSON); null where not sendable.
+  std::array<std::unique_ptr<RetryingSender>, 3> senders_;
   std::string body_;  // reused: encoding allocates nothing once grown
-  RateLimitedLog error_log_;
+  mutable RateLimitedLog error_log_;
 };
 
 bool is_token_char(char c) noexcept {
@@ -173,6 +218,10 @@ KeyValueParse parse_otlp_headers(std::string_view text) {
   }
   if (!result.ok()) result.pairs.clear();
   return result;
+}
+
+const char* to_string(RequestEncoding encoding) noexcept {
+  return encoding == RequestEncoding::kJson ? "json" : "protobuf";
 }
 
 const char* to_string(OtlpProtocol protocol) noexcept {

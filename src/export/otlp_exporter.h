@@ -32,6 +32,10 @@ struct OtlpOptions {
   // OTEL_EXPORTER_OTLP_INSECURE: plaintext gRPC for an endpoint without a scheme.
   bool insecure = false;
   RetryOptions retry;
+  // Set by the wiring when a spool keeps failed requests (--spool-dir): log
+  // lines say so, and OTLP/HTTP can also send spooled requests of the other
+  // encoding (JSON with http/protobuf and back).
+  bool failures_spooled = false;
 };
 
 // The exporter counts export_requests, export_retries, export_failures,

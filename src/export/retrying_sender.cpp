@@ -23,7 +23,9 @@ class RetryingSenderImpl final : public RetryingSender {
   RetryingSenderImpl(std::unique_ptr<SendTransport> transport, const SenderOptions& options)
       : transport_(std::move(transport)), options_(options), random_(std::random_device{}()) {}
 
-  ExportResult send(std::string_view request, size_t items, Clock::time_point deadline) noexcept override {
+  using RetryingSender::send;
+  ExportResult send(std::string_view request, size_t items, Clock::time_point deadline,
+                    int attempts_allowed) noexcept override {
     const SenderCounters& counters = options_.counters;
     std::string_view payload;
     if (const char* problem = transport_->prepare(request, payload)) {
@@ -32,7 +34,7 @@ class RetryingSenderImpl final : public RetryingSender {
       return ExportResult::kPermanent;
     }
 
-    const int max_attempts = std::max(options_.retry.max_attempts, 1);
+    const int max_attempts = std::max(attempts_allowed > 0 ? attempts_allowed : options_.retry.max_attempts, 1);
     for (int attempt = 1;; ++attempt) {
       const auto now = Clock::now();
       const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - now);
@@ -99,8 +101,8 @@ class RetryingSenderImpl final : public RetryingSender {
  private:
   ExportResult give_up(size_t items, const std::string& why) noexcept {
     add<uint64_t>(options_.counters.failures, 1);
-    error_log_.error("{}: export to {} failed ({}); {} {} dropped", options_.log_prefix, where(), why, items,
-                     options_.items);
+    error_log_.error("{}: export to {} failed ({}); {} {} {}", options_.log_prefix, where(), why, items,
+                     options_.items, options_.given_up);
     return ExportResult::kRetryable;
   }
 

@@ -71,6 +71,9 @@ struct SenderOptions {
   std::chrono::milliseconds timeout{10000};  // per attempt, capped by what is left until the deadline
   const char* log_prefix = "OTLP";           // "OTLP metrics"
   const char* items = "spans";               // what send()'s `items` counts, for log lines
+  // What happens to a request given up after retryable failures, for log lines
+  // ("dropped"; "kept in the spool" when a spool takes it).
+  const char* given_up = "dropped";
   SenderCounters counters;
 };
 
@@ -79,9 +82,13 @@ class RetryingSender {
   virtual ~RetryingSender() = default;
   // Sends `request` until accepted, refused for good, out of attempts or past
   // `deadline`. kRetryable when given up (or aborted), kPermanent when refused.
-  // `items` is for counters and log lines only. Not concurrent.
-  virtual ExportResult send(std::string_view request, size_t items,
-                            std::chrono::steady_clock::time_point deadline) noexcept = 0;
+  // `items` is for counters and log lines only. `max_attempts` 0 = the retry
+  // policy's. Not concurrent.
+  virtual ExportResult send(std::string_view request, size_t items, std::chrono::steady_clock::time_point deadline,
+                            int max_attempts) noexcept = 0;
+  ExportResult send(std::string_view request, size_t items, std::chrono::steady_clock::time_point deadline) noexcept {
+    return send(request, items, deadline, 0);
+  }
   // Any thread: interrupts a backoff wait and the request in flight; the
   // running and every later send() give up promptly.
   virtual void abort() noexcept = 0;

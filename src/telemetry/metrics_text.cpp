@@ -128,6 +128,29 @@ int count_open_fds() {
 
 double seconds_from_ms(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
+// The disk spool (--spool-dir); every series present, 0 without a spool.
+void render_spool(Exposition& m, const SpoolStats& p) {
+  m.gauge("spool_bytes", "Bytes of spool segment files on disk now.", get(p.bytes));
+  m.gauge("spool_max_bytes", "spool_max_size (0: no spool).", get(p.max_bytes));
+  m.counter("spool_requests_spooled_total", "Export requests written to the spool.", get(p.requests_spooled));
+  m.counter("spool_spans_spooled_total", "Spans in export requests written to the spool.", get(p.spans_spooled));
+  m.counter("spool_requests_replayed_total", "Spooled export requests sent and accepted by the collector.",
+            get(p.requests_replayed));
+  m.counter("spool_spans_replayed_total", "Spans in spooled requests sent and accepted; part of spans_exported.",
+            get(p.spans_replayed));
+  m.counter("spool_requests_dropped_total",
+            "Spooled requests dropped: the oldest at spool_max_size or a full disk, or not writable; their spans "
+            "are spans_dropped{reason=\"spool_full\"}.",
+            get(p.requests_dropped));
+  m.counter("spool_corrupt_records_total",
+            "Damaged stretches of spool files skipped (torn writes, flipped bits, foreign files).",
+            get(p.corrupt_records));
+  m.counter("spool_corrupt_bytes_total", "Bytes of spool files skipped as damaged.", get(p.corrupt_bytes));
+  m.counter("spool_resent_requests_total",
+            "Spooled requests an earlier run had sent without seeing the answer, sent again (maybe duplicates).",
+            get(p.resent_requests));
+}
+
 }  // namespace
 
 int64_t unix_now_ms() noexcept {
@@ -240,6 +263,8 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   m.labelled("reason", "permanent_error", get(e.dropped_permanent_error));
   m.labelled("reason", "retries_exhausted", get(e.dropped_retries_exhausted));
   m.labelled("reason", "shutdown", get(e.dropped_shutdown));
+  m.labelled("reason", "spool_full", get(e.spool.spans_dropped));
+  m.labelled("reason", "spool_incompatible", get(e.dropped_spool_incompatible));
   m.counter("spans_rejected_by_collector_total",
             "Spans the collector rejected inside accepted requests (partial success); part of spans_exported.",
             get(e.dropped_partial_success));
@@ -252,6 +277,12 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   if (info.queue_capacity > 0) {
     m.gauge("export_queue_capacity", "Size of the export queue (max_queue_size).", info.queue_capacity);
   }
+  m.counter("export_queue_full_waits_total",
+            "Times the reader waited for room in a full export queue (on_queue_full=block).", get(e.queue_full_waits));
+  m.family("export_queue_full_wait_seconds_total", "counter",
+           "Time the reader spent waiting for room in the export queue (on_queue_full=block).");
+  m.sample(static_cast<double>(get(e.queue_full_wait_us_total)) / 1e6);
+  render_spool(m, e.spool);
   const int64_t last_ok = e.last_export_success_unix_ms.load(std::memory_order_relaxed);
   const int64_t last_failed = e.last_export_failure_unix_ms.load(std::memory_order_relaxed);
   m.gauge("last_export_success_timestamp_seconds",
