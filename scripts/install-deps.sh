@@ -13,7 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler python3 python3-protobuf openssl
   protobuf-compiler-grpc python3-grpcio
   # the real programs the ready scripts are tested against (tests/e2e/real_programs_e2e_test.cpp):
-  # python3.11 (USDT probes), the curl CLI (libcurl4), openssl s_server, the sqlite3 shell (libsqlite3-0)
+  # python3.11 (USDT probes), the curl CLI (libcurl4), openssl s_server, the sqlite3 shell (libsqlite3-0);
+  # the curl CLI also scrapes /metrics in the soak scripts (scripts/soak.sh, scripts/spool-soak.sh)
   python3.11 curl libcurl4 libssl3 sqlite3 libsqlite3-0
   # fuzzing (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev llvm-14

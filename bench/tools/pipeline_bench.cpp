@@ -93,7 +93,18 @@ struct Mode {
   std::string name;
   std::vector<std::string> args;
   std::vector<std::string> env;
+  bool spool = false;  // a fresh --spool-dir per run, removed after it
 };
+
+// What a spool mode leaves: the spool's counters from the summary.
+struct SpoolFigures {
+  uint64_t spooled = 0, bytes_left = 0;
+};
+
+void remove_tree(const std::string& dir) {
+  const std::string cmd = "rm -rf '" + dir + "'";
+  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", dir.c_str());
+}
 
 RunResult run_child(const std::string& binary, const std::string& input, const Mode& mode,
                     const std::string& preload, const std::string& log_path, CountingReceiver& receiver) {
@@ -103,6 +114,11 @@ RunResult run_child(const std::string& binary, const std::string& input, const M
   ::unlink(malloc_file.c_str());
   std::vector<std::string> argv_s = {binary, "--input", input};
   argv_s.insert(argv_s.end(), mode.args.begin(), mode.args.end());
+  const std::string spool_dir = log_path + ".spool";
+  if (mode.spool) {
+    remove_tree(spool_dir);
+    argv_s.insert(argv_s.end(), {"--spool-dir", spool_dir});
+  }
   const double t0 = now_s();
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -137,6 +153,7 @@ RunResult run_child(const std::string& binary, const std::string& input, const M
   r.cpu_s = r.user_s + r.sys_s;
   r.max_rss_kib = usage.ru_maxrss;
   r.summary = parse_summary(read_file(log_path));
+  if (mode.spool) remove_tree(spool_dir);
   auto& c = receiver.counts();
   r.received = c.spans;
   r.with_parent = c.spans_with_parent;
@@ -212,6 +229,7 @@ int main(int argc, char** argv) {
   bool no_floor = false;
   bool v3_floor = false;
   bool receiver_mode = false;
+  bool interleave = false;
   std::vector<std::string> extra_args;
   std::string smoke;
   CLI::App app{"End-to-end benchmark of bpftrace-otel against a counting OTLP/HTTP receiver"};
@@ -224,7 +242,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", stream.seed, "generator seed");
   app.add_option("--input", input, "use this stream instead of generating one");
   app.add_option("--binary", binary, "bpftrace-otel binary");
-  app.add_option("--modes", modes_text, "comma list of protobuf, gzip, json, none");
+  app.add_option("--modes", modes_text,
+                 "comma list of protobuf, gzip, json, none, spool (protobuf with --spool-dir, collector healthy), "
+                 "spooling (protobuf with --spool-dir, collector down: everything goes to disk)");
+  app.add_flag("--interleave", interleave, "run the modes in turn (run 1 of each, run 2 of each, ...): alternating runs");
   app.add_option("--runs", runs, "runs per mode (the median is reported)");
   app.add_option("--preload", preload, "LD_PRELOAD this malloc counter (libbto_malloc_counter.so)");
   app.add_option("--workdir", workdir, "where the generated stream and logs go");
@@ -277,13 +298,18 @@ int main(int argc, char** argv) {
   std::stringstream list(modes_text);
   std::string name;
   while (std::getline(list, name, ',')) {
-    Mode m{name, {}, {}};
+    Mode m{name, {}, {}, false};
     if (name == "none") {
       m.args = {"--exporter", "none"};
+    } else if (name == "spooling") {
+      // Nothing listens on port 1: every request fails at once, the whole stream goes to the spool.
+      m.args = {"--endpoint", "http://127.0.0.1:1/v1/traces", "--shutdown-timeout", "2s", "--span-metrics", "false"};
+      m.spool = true;
     } else {
       m.args = {"--endpoint", endpoint};
       if (name == "gzip") m.env = {"OTEL_EXPORTER_OTLP_COMPRESSION=gzip"};
       else if (name == "json") m.args.insert(m.args.end(), {"--protocol", "http/json"});
+      else if (name == "spool") m.spool = true;
       else if (name != "protobuf") {
         std::fprintf(stderr, "unknown mode %s\n", name.c_str());
         return 2;
@@ -310,9 +336,17 @@ int main(int argc, char** argv) {
               "us/event", "x_floor", "events/s", "peak_MiB", "exported", "received", "dropped", "requests",
               "exit", preload.empty() ? "" : "mallocs/event(total,main)");
   std::vector<std::pair<std::string, std::vector<RunResult>>> all;
-  for (const Mode& mode : modes) {
-    std::vector<RunResult> results;
-    for (int run = 0; run < runs; ++run) {
+  for (const Mode& mode : modes) all.emplace_back(mode.name, std::vector<RunResult>{});
+  std::vector<std::pair<size_t, int>> order;  // (mode, run)
+  for (int outer = 0; outer < (interleave ? runs : static_cast<int>(modes.size())); ++outer) {
+    for (int inner = 0; inner < (interleave ? static_cast<int>(modes.size()) : runs); ++inner) {
+      order.emplace_back(static_cast<size_t>(interleave ? inner : outer), interleave ? outer : inner);
+    }
+  }
+  for (const auto& [mode_index, run] : order) {
+    const Mode& mode = modes[mode_index];
+    std::vector<RunResult>& results = all[mode_index].second;
+    {
       const std::string log = workdir + "/bto-bench-" + std::to_string(::getpid()) + "-" + mode.name + ".log";
       RunResult r = run_child(binary, input, mode, preload, log, receiver);
       const uint64_t events = get(r.summary, "events");
@@ -348,7 +382,6 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       results.push_back(r);
     }
-    all.emplace_back(mode.name, std::move(results));
   }
   measure();  // again after the runs: the floor is the best of both, same machine state
 
@@ -371,6 +404,22 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(get(r.summary, "exported")),
                 static_cast<unsigned long long>(r.received), static_cast<unsigned long long>(r.with_parent),
                 static_cast<double>(r.body_bytes) / 1048576.0, r.wall_s);
+  }
+  // The spool modes: what went to disk, how fast, at what CPU cost per spooled span.
+  for (auto& [mode_name, results] : all) {
+    const RunResult& r = results[results.size() / 2];  // sorted by CPU above
+    const uint64_t spooled = get(r.summary, "spooled");
+    if (spooled == 0 && mode_name != "spool") continue;
+    const double mib = static_cast<double>(get(r.summary, "spool.bytes")) / 1048576.0;
+    std::printf("%-9s spooled %llu spans in %llu requests, %.1f MiB left on disk (%.1f MiB/s over %.2f s wall), "
+                "%.3f us CPU per spooled span; replayed %llu, spool dropped %llu, corrupt %llu\n",
+                mode_name.c_str(), static_cast<unsigned long long>(spooled),
+                static_cast<unsigned long long>(get(r.summary, "spooled_requests")), mib,
+                r.wall_s > 0 ? mib / r.wall_s : 0.0, r.wall_s,
+                spooled ? r.cpu_s * 1e6 / static_cast<double>(spooled) : 0.0,
+                static_cast<unsigned long long>(get(r.summary, "replayed")),
+                static_cast<unsigned long long>(get(r.summary, "spool_full")),
+                static_cast<unsigned long long>(get(r.summary, "corrupt")));
   }
   if (have_floor) {
     const uint64_t events = all.empty() || all[0].second.empty() ? 0 : get(all[0].second[0].summary, "events");

@@ -68,7 +68,7 @@ class Writer {
     const auto due = paced_start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                         std::chrono::duration<double>(static_cast<double>(counts_.lines) / options_.rate));
     if (due > now) {
-      std::fflush(out_);
+      if (std::fflush(out_) != 0) ok_ = false;  // the reader went away (EPIPE): stop
       std::this_thread::sleep_until(due);
     } else if (now - due > std::chrono::seconds(1)) {
       paced_start_ += now - due - std::chrono::seconds(1);

@@ -44,6 +44,8 @@ class Pipeline : public LineHandler {
   // from now on, and waits for room in the export queue end at `deadline`.
   void request_stop(int signal, std::chrono::steady_clock::time_point deadline);
   int stop_signal() const noexcept { return stop_signal_; }
+  // The deadline request_stop() set; time_point::max() without one.
+  std::chrono::steady_clock::time_point stop_deadline() const noexcept { return stop_deadline_; }
 
  private:
   struct Parts;

@@ -137,13 +137,16 @@ int run(const AppOptions& given) {
                  options.shutdown_timeout.count());
   }
   health.stopping.store(true);  // /readyz: 503 while flushing
-  const auto flush_start = std::chrono::steady_clock::now();
+  // One deadline for the whole flush; a stop that came while the reader waited
+  // for queue room started it already.
+  const auto flush_end = std::min(std::chrono::steady_clock::now() + options.shutdown_timeout,
+                                  pipeline.stop_deadline());
   pipeline.finish(options.shutdown_timeout);
   if (span_metrics.reader) {
     // The last metrics export (spans flushed above included) gets what is left of the deadline.
-    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                             flush_start);
-    span_metrics.reader->shutdown(std::max(options.shutdown_timeout - spent, std::chrono::milliseconds(0)));
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(flush_end - std::chrono::steady_clock::now());
+    span_metrics.reader->shutdown(std::max(left, std::chrono::milliseconds(0)));
   }
   if (spool) spool->close();
   spdlog::info("summary: {}", format_summary(stats));

@@ -314,9 +314,9 @@ class QueuedBatchProcessor final : public BatchProcessor {
     ready_.notify_all();
   }
 
-  // The spool writer: while the collector is down, or a backlog is on disk, or
-  // the queue is half full, batches go from the queue to the spool, so the
-  // reader finds room without ever touching the disk.
+  // The spool writer: while the collector is down, or (on_queue_full=drop) a
+  // backlog is on disk or the queue is half full, batches go from the queue to
+  // the spool, so the reader finds room without ever touching the disk.
   void run_spiller() {
     RequestExporter& encoder = *exporters_[0]->requests();  // encode() uses no exporter state
     std::vector<SpanPtr> batch;
@@ -351,10 +351,14 @@ class QueuedBatchProcessor final : public BatchProcessor {
       if (stopping_) {
         // Shutting down: what the collector cannot take now goes to disk at once.
         go = n > 0 && (now >= deadline_ || !collector_up());
-      } else if (!block_ && n > 0) {
-        const bool backlog = !collector_up() || spool_->has_pending();
-        go = n >= high_water_ ||
-             (backlog && (n >= options_.max_export_batch_size || now - last_spill_ >= options_.schedule_delay));
+      } else if (n > 0) {
+        const bool batch_ready = n >= options_.max_export_batch_size || now - last_spill_ >= options_.schedule_delay;
+        if (block_) {
+          // The reader may wait for a slow collector; only a down one sends the queue to disk.
+          go = batch_ready && !collector_up();
+        } else {
+          go = n >= high_water_ || (batch_ready && (!collector_up() || spool_->has_pending()));
+        }
       }
       if (go) {
         take(batch, std::min(n, options_.max_export_batch_size));

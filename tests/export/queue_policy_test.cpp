@@ -221,6 +221,19 @@ TEST(Spooling, a_collector_outage_goes_to_disk_and_everything_arrives_once_after
   EXPECT_EQ(s.stats.dropped_total(), 0u);
 }
 
+TEST(Spooling, block_mode_with_the_collector_down_reads_on_into_the_spool) {
+  Rig s(options(QueueFullPolicy::kBlock), true);
+  s.collector.up = false;
+  s.push(3000);  // returns: the spool writer makes room while the collector is down
+  EXPECT_EQ(s.stats.dropped_total(), 0u);
+  s.collector.up = true;
+  ASSERT_TRUE(s.eventually([&] { return s.collector.distinct() == 3000; }));
+  s.processor->shutdown(5s);
+  EXPECT_EQ(s.collector.duplicates(), 0);
+  EXPECT_GT(s.stats.spool.spans_spooled, 0u);
+  EXPECT_EQ(s.stats.spool.bytes, 0u);
+}
+
 TEST(Spooling, a_healthy_collector_never_touches_the_disk) {
   Rig s(options(QueueFullPolicy::kDrop, 4096), true);
   s.push_paced(20000, 20);
