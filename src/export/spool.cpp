@@ -140,6 +140,7 @@ class DiskSpool final : public Spool {
 
   bool append(RequestEncoding encoding, uint32_t spans, std::string_view body) noexcept override {
     std::lock_guard lock(mutex_);
+    const PendingUpdate update(*this);
     if (closed_) return drop_request(spans, "the spool is closed");
     const uint64_t record = kSpoolRecordHeaderBytes + body.size();
     if (body.size() > sf::kMaxPayload || record + kSpoolSegmentHeaderBytes > max_bytes_) {
@@ -191,17 +192,13 @@ class DiskSpool final : public Spool {
     }
   }
 
-  bool has_pending() const noexcept override {
-    std::lock_guard lock(mutex_);
-    if (!returned_.empty()) return true;
-    for (const Segment& segment : segments_) {
-      if (segment.read_offset < segment.size) return true;
-    }
-    return false;
-  }
+  // Lock-free: the batch processor asks under its own lock, which the reader
+  // thread takes too, and the spool's lock may be held across disk I/O.
+  bool has_pending() const noexcept override { return pending_.load(std::memory_order_acquire); }
 
   bool claim(SpooledRequest& request) noexcept override {
     std::lock_guard lock(mutex_);
+    const PendingUpdate update(*this);
     while (!returned_.empty()) {
       const RecordRef ref = returned_.front();
       returned_.pop_front();
@@ -242,6 +239,7 @@ class DiskSpool final : public Spool {
 
   void settle(const SpooledRequest& request, bool sent) noexcept override {
     std::lock_guard lock(mutex_);
+    const PendingUpdate update(*this);
     if (sent) {
       ++stats_.requests_replayed;
       stats_.spans_replayed += request.spans;
@@ -255,6 +253,7 @@ class DiskSpool final : public Spool {
 
   void give_back(const SpooledRequest& request) noexcept override {
     std::lock_guard lock(mutex_);
+    const PendingUpdate update(*this);
     Segment* segment = find(request.segment);
     if (segment == nullptr) {  // its segment was dropped for room while it was out: lost now
       ++stats_.requests_dropped;
@@ -282,6 +281,21 @@ class DiskSpool final : public Spool {
   }
 
  private:
+  // Recomputes pending_ when an operation ends (under mutex_, after any change).
+  struct PendingUpdate {
+    DiskSpool& spool;
+    explicit PendingUpdate(DiskSpool& owner) : spool(owner) {}
+    ~PendingUpdate() { spool.pending_.store(spool.compute_pending(), std::memory_order_release); }
+  };
+
+  bool compute_pending() const noexcept {
+    if (!returned_.empty()) return true;
+    for (const Segment& segment : segments_) {
+      if (segment.read_offset < segment.size) return true;
+    }
+    return false;
+  }
+
   // The directory as an earlier run left it: segments in id order, empty
   // ones (a crash right after creating one) removed, foreign ones set aside.
   void take_over() {
@@ -301,6 +315,7 @@ class DiskSpool final : public Spool {
     std::sort(ids.begin(), ids.end());
     for (const uint64_t id : ids) adopt_segment(id);
     next_id_ = ids.empty() ? 1 : ids.back() + 1;
+    pending_.store(compute_pending());
     stats_.inherited_bytes.store(bytes_);
     if (!segments_.empty()) {
       spdlog::info("spool {}: {} segment(s), {} bytes left by an earlier run; sending them first", dir_,
@@ -543,6 +558,7 @@ class DiskSpool final : public Spool {
   std::deque<RecordRef> returned_;
   uint64_t next_id_ = 1;
   uint64_t bytes_ = 0;
+  std::atomic<bool> pending_{false};  // compute_pending(), as of the last operation
   int lock_fd_ = -1;
   bool closed_ = false;
   RateLimitedLog drop_log_;
