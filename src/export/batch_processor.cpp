@@ -127,16 +127,18 @@ class QueuedBatchProcessor final : public BatchProcessor {
     ready_.notify_all();
     room_.notify_all();
     spill_wake_.notify_all();
+    if (spool_ != nullptr && !collector_up()) {
+      // Nothing is lost by stopping the retries now: what they carry goes to
+      // the spool (or stays there) for the next run.
+      abort_exports();
+    }
     // Workers drain until the queue is empty or the deadline passes; then an
     // export still retrying is interrupted through its exporter.
     {
       std::unique_lock lock(mutex_);
       drained_.wait_until(lock, deadline_, [this] { return active_workers_ == 0; });
     }
-    aborted_.store(true);
-    for (auto& exporter : exporters_) {
-      exporter->shutdown(milliseconds(0));
-    }
+    abort_exports();
     for (auto& worker : workers_) worker.join();
     if (spiller_.joinable()) {
       {
@@ -162,6 +164,11 @@ class QueuedBatchProcessor final : public BatchProcessor {
 
  private:
   enum class Job { kBatch, kReplay, kExit };
+
+  void abort_exports() {
+    if (aborted_.exchange(true)) return;
+    for (auto& exporter : exporters_) exporter->shutdown(milliseconds(0));
+  }
 
   // Reader thread, queue full, block mode. False when the wait deadline ended it.
   bool wait_for_room(std::unique_lock<std::mutex>& lock) {
@@ -197,6 +204,7 @@ class QueuedBatchProcessor final : public BatchProcessor {
     for (size_t i = 0; i < n; ++i) batch.push_back(queue_.pop());
     stats_.queue_depth.store(queue_.size(), std::memory_order_relaxed);
     if (block_) room_.notify_one();
+    if (stopping_ && queue_.size() == 0) ready_.notify_all();  // workers waiting for the end may leave
   }
 
   // What a worker does next: a batch from the queue, a request from the spool
