@@ -21,6 +21,10 @@ echo; echo "== 1. end to end, 1M events, tuple shape, 256 open, 30% nested (prot
 "$BENCH/stream_gen" --events 1000000 --open 256 --nesting 0.3 --shape tuple -o "$WORK/tuple-1m.jsonl"
 "$BENCH/pipeline_bench" --input "$WORK/tuple-1m.jsonl" --runs "$RUNS" --modes protobuf,gzip,none --v3-floor
 
+echo; echo "== 1b. disk spool (docs/performance.md): protobuf vs spool on with a healthy collector, alternating runs;"
+echo "       spooling: the collector down, every request written to the spool"
+"$BENCH/pipeline_bench" --input "$WORK/tuple-1m.jsonl" --runs "$RUNS" --modes protobuf,spool,spooling --interleave --no-floor
+
 echo; echo "== 2. end to end, 1M events, mixed shapes (60% tuple, 30% printf, 10% raw), 2% garbage, 64-byte attributes"
 "$BENCH/stream_gen" --events 1000000 --open 256 --nesting 0.3 --shape mix --garbage 2 --attr-bytes 64 \
     -o "$WORK/mix-1m.jsonl"

@@ -320,6 +320,51 @@ INSTANTIATE_TEST_SUITE_P(Transports, OtlpExporter, ::testing::ValuesIn(kEveryTra
 
 // ---- OTLP/HTTP only ----------------------------------------------------------------
 
+// A spool keeps each request's encoding: a run with the other OTLP/HTTP
+// protocol sends it as it is, with its own Content-Type, and the official
+// decoder reads it (docs/design.md, "Disk spool").
+TEST(OtlpSpooled, a_request_of_the_other_encoding_is_sent_with_its_own_content_type) {
+  const ResourceInfo resource = test_resource();
+  for (const auto& [now, then] : {std::pair{kHttpProtobuf, kHttpJson}, std::pair{kHttpJson, kHttpProtobuf}}) {
+    const auto receiver = start_receiver(now);
+    ExportStats stats;
+    auto writer = create_otlp_exporter(fast_options(then, receiver->endpoint()), resource, stats);
+    SpanBatch batch = make_spans(40);
+    std::string body;
+    RequestExporter* encoder = writer->requests();
+    ASSERT_NE(encoder, nullptr);
+    ASSERT_TRUE(encoder->encode(batch.view(), body));
+
+    OtlpOptions options = fast_options(now, receiver->endpoint());
+    options.failures_spooled = true;
+    auto exporter = create_otlp_exporter(options, resource, stats);
+    RequestExporter& sender = *exporter->requests();
+    ASSERT_TRUE(sender.can_send(encoder->encoding()));
+    ASSERT_EQ(ExportResult::kSuccess, sender.send(body, encoder->encoding(), batch.owned.size(), 0));
+    const Received got = receiver->received();
+    expect_received_exactly(batch, got, resource);
+    ASSERT_EQ(1, got.requests);
+    EXPECT_EQ(then.protocol == OtlpProtocol::kHttpJson ? "application/json" : "application/x-protobuf",
+              got.content_types[0]);
+  }
+}
+
+TEST(OtlpSpooled, grpc_cannot_send_json_and_http_sends_the_other_encoding_only_with_a_spool) {
+  const ResourceInfo resource = test_resource();
+  ExportStats stats;
+  OtlpOptions grpc = fast_options(kGrpc, "http://127.0.0.1:4317");
+  grpc.failures_spooled = true;
+  auto grpc_exporter = create_otlp_exporter(grpc, resource, stats);
+  EXPECT_TRUE(grpc_exporter->requests()->can_send(RequestEncoding::kProtobuf));
+  EXPECT_FALSE(grpc_exporter->requests()->can_send(RequestEncoding::kJson));
+  EXPECT_EQ(ExportResult::kPermanent, grpc_exporter->requests()->send("{}", RequestEncoding::kJson, 1, 1));
+  auto plain = create_otlp_exporter(fast_options(kHttpProtobuf, "http://127.0.0.1:4318/v1/traces"), resource, stats);
+  EXPECT_TRUE(plain->requests()->can_send(RequestEncoding::kProtobuf));
+  EXPECT_FALSE(plain->requests()->can_send(RequestEncoding::kJson));
+  EXPECT_FALSE(plain->requests()->can_send(static_cast<RequestEncoding>(7)));  // another version's
+}
+
+
 TEST(OtlpExporter, honours_retry_after_on_429) {
   TestReceiver receiver;
   receiver.control(R"({"fail_first": 1, "status": 429, "retry_after": "2"})");
