@@ -47,11 +47,13 @@ RATE=${SPOOL_RATE:-20000}        # spans per second (two events each)
 SECONDS_TOTAL=${SPOOL_SECONDS:-60}
 OUTAGE=${SPOOL_OUTAGE:-45}
 TMPFS_SIZE=${SPOOL_TMPFS_SIZE:-8m}
-RSS_BOUND_MIB=${SPOOL_RSS_BOUND_MIB:-200}
+RSS_BOUND_MIB=${SPOOL_RSS_BOUND_MIB:-100}
 WORKERS=2                         # max_concurrent_exports (default)
 BATCH=512                         # max_export_batch_size (default)
 OUT=${SPOOL_DIR:-$(mktemp -d /tmp/bto-spool-soak.XXXXXX)}
 mkdir -p "$OUT"
+# A directory of our own choosing is removed after a run that passed (SPOOL_KEEP=1 keeps it).
+REMOVE_OUT=$([[ -z ${SPOOL_DIR:-} && -z ${SPOOL_KEEP:-} ]] && echo 1 || echo 0)
 
 for f in "$BIN" "$TOOLS/stream_gen" "$TOOLS/fault_receiver"; do
   [[ -x $f ]] || { echo "spool-soak: $f missing; build it first (see the header of $0)" >&2; exit 2; }
@@ -393,4 +395,9 @@ if ((FAILED)); then
   say "spool-soak: FAILED (see above; logs in $OUT)"
   exit 1
 fi
-say "spool-soak: every check passed (logs in $OUT)"
+if ((REMOVE_OUT)); then
+  say "spool-soak: every check passed"
+  rm -rf "$OUT"
+else
+  say "spool-soak: every check passed (logs in $OUT)"
+fi
