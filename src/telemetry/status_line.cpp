@@ -36,6 +36,11 @@ std::string StatusLine::next(std::chrono::steady_clock::time_point now) {
       stats_.spans.open_spans.load(std::memory_order_relaxed), delta(current.dropped, last_.dropped),
       delta(current.lost, last_.lost), delta(current.malformed, last_.malformed),
       delta(current.export_failures, last_.export_failures), delta(current.restarts, last_.restarts));
+  const SpoolStats& spool = stats_.exporter.spool;
+  if (spool.max_bytes.load(std::memory_order_relaxed) > 0) {
+    // How far behind the collector is, on disk.
+    line += fmt::format(" spool={:.1f}MiB", static_cast<double>(spool.bytes.load(std::memory_order_relaxed)) / 1048576.0);
+  }
   last_ = current;
   last_time_ = now;
   return line;

@@ -63,3 +63,21 @@ TEST(StatusLine, malformed_counts_every_rejected_kind) {
 
 }  // namespace
 }  // namespace bto
+
+namespace bto {
+namespace {
+
+TEST(StatusLine, shows_the_spool_backlog_only_with_a_spool) {
+  PipelineStats stats;
+  const std::chrono::steady_clock::time_point t0{};
+  StatusLine without(stats, t0);
+  EXPECT_EQ(without.next(t0 + std::chrono::seconds(1)).find("spool="), std::string::npos);
+  stats.exporter.spool.max_bytes.store(1ull << 30);
+  stats.exporter.spool.bytes.store(3u << 20);
+  StatusLine with(stats, t0);
+  const std::string line = with.next(t0 + std::chrono::seconds(1));
+  EXPECT_NE(line.find(" spool=3.0MiB"), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace bto
