@@ -14,16 +14,26 @@ std::optional<uint64_t> parse_unsigned(std::string_view text) {
   return value;
 }
 
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text,
-                                                       std::chrono::nanoseconds bare_unit) {
+namespace {
+
+// "  250ms " -> 250 and "ms": leading digits, then the rest as the unit.
+std::optional<uint64_t> split_number(std::string_view text, std::string_view& unit) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   size_t digits = 0;
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
   if (digits == 0) return std::nullopt;
-  const auto number = parse_unsigned(text.substr(0, digits));
+  unit = text.substr(digits);
+  return parse_unsigned(text.substr(0, digits));
+}
+
+}  // namespace
+
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text,
+                                                       std::chrono::nanoseconds bare_unit) {
+  std::string_view unit;
+  const auto number = split_number(text, unit);
   if (!number) return std::nullopt;
-  const std::string_view unit = text.substr(digits);
   using std::chrono::nanoseconds;
   int64_t scale = 0;
   if (unit.empty()) {
@@ -49,14 +59,10 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text,
 }
 
 std::optional<uint64_t> parse_size(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  if (digits == 0) return std::nullopt;
-  const auto number = parse_unsigned(text.substr(0, digits));
+  std::string_view suffix;
+  const auto number = split_number(text, suffix);
   if (!number) return std::nullopt;
-  std::string unit(text.substr(digits));
+  std::string unit(suffix);
   while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
   for (char& c : unit) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
   static constexpr struct {

@@ -16,6 +16,7 @@
 
 #include "export/batch_processor.h"
 #include "export/spool.h"
+#include "support/temp_dir.h"
 
 namespace bto {
 namespace {
@@ -94,23 +95,11 @@ class LineExporter final : public SpanExporter, public RequestExporter {
   std::atomic<bool> aborted_{false};
 };
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char name[] = "/tmp/bto-queue-test.XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
 struct Rig {
   Collector collector;
   SpanPool pool;
   ExportStats stats;
-  TempDir tmp;
+  testing::TempDir tmp{"bto-queue-test"};
   std::unique_ptr<Spool> spool;
   std::unique_ptr<BatchProcessor> processor;
 
@@ -122,7 +111,7 @@ struct Rig {
   }
   void open_spool_again() {
     SpoolOptions options;
-    options.dir = tmp.path + "/spool";
+    options.dir = tmp.path() + "/spool";
     spool = open_spool(options, stats.spool);
   }
   void push(int count, int first = 0) {
@@ -252,7 +241,7 @@ TEST(Spooling, shutdown_with_the_collector_down_keeps_everything_for_the_next_ru
   EXPECT_EQ(first->stats.dropped_total(), 0u);
   EXPECT_EQ(first->stats.spool.spans_spooled + first->collector.distinct(), 1000u);
   // The next run, same directory: what was left is sent first.
-  const std::string dir = first->tmp.path;
+  const std::string dir = first->tmp.path();
   first->processor.reset();
   first->spool->close();
   Collector next;

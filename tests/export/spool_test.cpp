@@ -13,24 +13,17 @@
 
 #include "common/errors.h"
 #include "export/spool_format.h"
+#include "support/temp_dir.h"
 
 namespace bto {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under /tmp, removed (with what the spool left) at the end.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char name[] = "/tmp/bto-spool-test.XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string spool() const { return path + "/spool"; }
+// The spool directory inside a fresh temporary directory.
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("bto-spool-test") {}
+  std::string spool() const { return path() + "/spool"; }
 };
 
 std::string body_of(int i, size_t size = 100) {
@@ -311,7 +304,7 @@ TEST(Spool, a_second_instance_on_the_same_directory_is_refused_with_a_clear_mess
 TEST(Spool, the_directory_is_created_private_and_must_be_a_directory) {
   TempDir tmp;
   SpoolStats stats;
-  const std::string nested = tmp.path + "/a/b/spool";
+  const std::string nested = tmp.path() + "/a/b/spool";
   auto spool = open(nested, stats);
   struct stat st{};
   ASSERT_EQ(::stat(nested.c_str(), &st), 0);
@@ -319,7 +312,7 @@ TEST(Spool, the_directory_is_created_private_and_must_be_a_directory) {
   spool->append(RequestEncoding::kProtobuf, 1, body_of(0));
   ASSERT_EQ(::stat(segments(nested).at(0).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  const std::string file = tmp.path + "/file";
+  const std::string file = tmp.path() + "/file";
   std::ofstream(file) << "x";
   EXPECT_THROW(open(file, stats), StartupError);
 }
@@ -327,7 +320,7 @@ TEST(Spool, the_directory_is_created_private_and_must_be_a_directory) {
 TEST(Spool, a_full_disk_drops_the_oldest_requests_and_the_spool_goes_on) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
   TempDir tmp;
-  const std::string mount_point = tmp.path + "/small";
+  const std::string mount_point = tmp.path() + "/small";
   fs::create_directory(mount_point);
   if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=256k") != 0) {
     GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);

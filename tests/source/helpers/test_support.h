@@ -14,34 +14,9 @@
 #include <vector>
 
 #include "source/line_reader.h"
+#include "support/temp_dir.h"
 
 namespace bto::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "bto-source-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
-  std::string write(std::string_view name, std::string_view text, mode_t mode = 0644) const {
-    const std::string p = file(name);
-    std::ofstream(p, std::ios::binary) << text;
-    ::chmod(p.c_str(), mode);
-    return p;
-  }
-
- private:
-  std::string path_;
-};
 
 inline std::string install_fake_bpftrace(const TempDir& dir) {
   std::ifstream in(std::string(BTO_SOURCE_DIR) + "/tests/source/helpers/fake_bpftrace.py", std::ios::binary);
