@@ -20,7 +20,7 @@ seconds=${FUZZ_SECONDS:-45}
 jobs=${FUZZ_JOBS:-1}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_decoder_line fuzz_tuple fuzz_config_parsers fuzz_collector_response fuzz_pipeline)
+  targets=(fuzz_decoder_line fuzz_tuple fuzz_config_parsers fuzz_collector_response fuzz_pipeline fuzz_spool_segment)
 fi
 
 export CC=${CC:-clang} CXX=${CXX:-clang++}

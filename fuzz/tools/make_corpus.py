@@ -138,3 +138,21 @@ responses = [
 ]
 for selector, body in responses:
     write("fuzz_collector_response", body + bytes([selector]))
+
+
+# --- spool segments (fuzz_spool_segment: first byte odd = a valid segment
+# header is put in front of the rest) --------------------------------------
+import zlib
+
+
+def spool_record(body, spans=1, encoding=1, state=b"WAIT"):
+    covered = struct.pack("<III", len(body), spans, encoding) + struct.pack("<I", zlib.crc32(body))
+    return b"BTOR" + state + covered + struct.pack("<I", zlib.crc32(covered)) + body
+
+
+records = [spool_record(b"\x0a\x02\x08\x01" * (i + 1), spans=i + 1) for i in range(3)]
+write("fuzz_spool_segment", b"\x01" + b"".join(records))
+write("fuzz_spool_segment", b"\x01" + spool_record(b"{}", encoding=2, state=b"SEND") + spool_record(b"abc", state=b"DONE"))
+write("fuzz_spool_segment", b"\x01" + b"".join(records)[:-5])  # torn tail
+write("fuzz_spool_segment", b"\x00BTOSPOOL\x01\x00\x00\x00\x00\x00\x00\x00" + records[0])
+write("fuzz_spool_segment", b"\x00not a segment at all")
