@@ -20,13 +20,20 @@
 
 namespace {
 
+// In memory (/dev/shm) where there is one: the target is file I/O bound.
 const std::string& spool_dir() {
   static const std::string dir = [] {
-    char pattern[] = "/tmp/bto-fuzz-spool.XXXXXX";
-    const char* made = ::mkdtemp(pattern);
+    std::string pattern = std::filesystem::is_directory("/dev/shm") ? "/dev/shm/bto-fuzz-spool.XXXXXX"
+                                                                     : "/tmp/bto-fuzz-spool.XXXXXX";
+    const char* made = ::mkdtemp(pattern.data());
     if (made == nullptr) std::abort();
     return std::string(made);
   }();
+  static const bool cleaned_at_exit = std::atexit([] {
+    std::error_code ignored;
+    std::filesystem::remove_all(spool_dir(), ignored);
+  }) == 0;
+  (void)cleaned_at_exit;
   return dir;
 }
 
