@@ -206,7 +206,7 @@ class DiskSpool final : public Spool {
       if (segment == nullptr) continue;  // dropped meanwhile (counted then)
       --segment->returned;
       sf::RecordHeader header;
-      uint64_t next = 0;
+      uint64_t next = segment->size;
       if (sf::read_record(segment->fd, ref.offset, segment->size, header, request.body, next) ==
           sf::ReadResult::kRecord) {
         hand_out(*segment, ref.offset, header, request);
