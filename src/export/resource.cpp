@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "common/log.h"
+#include "common/redact.h"
 #include "common/version.h"
 
 namespace bto {
@@ -48,6 +49,17 @@ std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// /proc/PID/cmdline: arguments each ended by a NUL.
+std::vector<std::string> split_cmdline(std::string_view raw) {
+  std::vector<std::string> args;
+  while (!raw.empty()) {
+    const size_t end = std::min(raw.find('\0'), raw.size());
+    args.emplace_back(raw.substr(0, end));
+    raw.remove_prefix(std::min(end + 1, raw.size()));
+  }
+  return args;
 }
 
 }  // namespace
@@ -107,11 +119,8 @@ ResourceInfo build_resource(const ResourceOptions& options) {
     std::string comm = read_file(proc + "/comm");
     while (!comm.empty() && (comm.back() == '\n' || comm.back() == '\0')) comm.pop_back();
     if (!comm.empty()) attrs.set_string("process.executable.name", comm);
-    std::string cmdline = read_file(proc + "/cmdline");
-    while (!cmdline.empty() && cmdline.back() == '\0') cmdline.pop_back();
-    for (char& c : cmdline) {
-      if (c == '\0') c = ' ';
-    }
+    // Arguments may carry passwords and tokens: redacted (common/redact.h).
+    const std::string cmdline = redact_command_line(split_cmdline(read_file(proc + "/cmdline")));
     if (!cmdline.empty()) attrs.set_string("process.command_line", cmdline);
     if (n <= 0 && comm.empty()) {
       spdlog::warn("resource: cannot read /proc/{} (process gone or no permission)",

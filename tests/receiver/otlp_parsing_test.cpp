@@ -2,7 +2,12 @@
 // URLs, Retry-After, status classification, backoff, collector responses.
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <random>
 
@@ -103,6 +108,30 @@ TEST(Resource, reads_the_target_process_from_proc) {
   EXPECT_TRUE(find(info, "process.executable.path")->string_value.ends_with("/test_otlp"));
   EXPECT_EQ("test_otlp", find(info, "process.executable.name")->string_value);
   EXPECT_TRUE(find(info, "process.command_line")->string_value.find("test_otlp") != std::string::npos);
+}
+
+// Issue 17.3: process.command_line went out as is, with --password=... and
+// tokens in URLs; it now follows common/redact.h.
+TEST(Resource, process_command_line_is_redacted) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // sh ignores the arguments after its script ($0, $1): a process that keeps them.
+    ::execl("/bin/sh", "sh", "-c", "sleep 5; :", "--password=hunter2", "https://u:hunter2@h/?token=hunter2", nullptr);
+    ::_exit(127);
+  }
+  ResourceOptions o;
+  o.target_pid = child;
+  std::string line;
+  for (int i = 0; i < 200 && line.find("sleep") == std::string::npos; ++i) {  // until exec is done
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const ResourceInfo info = build_resource(o);
+    const Attribute* value = find(info, "process.command_line");
+    line = value != nullptr ? std::string(value->string_value) : "";
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_EQ(line, "sh -c sleep 5; : --password=REDACTED https://REDACTED:REDACTED@h/?token=REDACTED");
 }
 
 TEST(Resource, missing_target_process_is_not_fatal) {
