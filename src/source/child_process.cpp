@@ -16,6 +16,9 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "source/child_environment.h"
+
+extern char** environ;
 
 namespace bto {
 namespace {
@@ -70,8 +73,8 @@ void set_nonblocking(int fd) {
 
 // Only async-signal-safe calls between fork and exec: the parent may have
 // other threads holding locks (the logger, the allocator).
-[[noreturn]] void exec_child(const char* path, char* const* argv, pid_t parent, int stdout_fd, int stderr_fd,
-                             int error_fd) {
+[[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, pid_t parent, int stdout_fd,
+                             int stderr_fd, int error_fd) {
   auto fail = [error_fd](int error) { fail_in_child(error_fd, error); };
   if (::setpgid(0, 0) != 0) fail(errno);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(errno);
@@ -98,7 +101,7 @@ void set_nonblocking(int fd) {
   // Descriptors the application opened without O_CLOEXEC must not leak into
   // bpftrace (a leaked socket or pipe end keeps peers from seeing EOF).
   ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
-  ::execv(path, argv);
+  ::execve(path, argv, envp);
   fail_in_child(error_fd, errno);
 }
 
@@ -193,12 +196,18 @@ std::unique_ptr<ChildProcess> spawn_child(const std::string& path, const std::ve
   raw_argv.reserve(argv.size() + 1);
   for (const auto& arg : argv) raw_argv.push_back(const_cast<char*>(arg.c_str()));
   raw_argv.push_back(nullptr);
+  std::vector<std::string> environment = child_environment(environ);
+  std::vector<char*> raw_env;
+  raw_env.reserve(environment.size() + 1);
+  for (auto& entry : environment) raw_env.push_back(entry.data());
+  raw_env.push_back(nullptr);
 
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw StartupError(fmt::format("cannot fork to start {}: {}", path, std::strerror(errno)));
   if (pid == 0) {
-    exec_child(path.c_str(), raw_argv.data(), parent, out.write.get(), err.write.get(), exec_error.write.get());
+    exec_child(path.c_str(), raw_argv.data(), raw_env.data(), parent, out.write.get(), err.write.get(),
+               exec_error.write.get());
   }
   // Also set it from the parent: whoever runs first, the group exists before
   // we might signal it.

@@ -5,6 +5,8 @@
 // default signal dispositions and an empty signal mask, and
 // PR_SET_PDEATHSIG=SIGKILL so it dies if we are killed.
 //
+// The environment is ours minus our exporter credentials (child_environment.h).
+//
 // PR_SET_PDEATHSIG fires when the *thread* that forked exits, so spawn from a
 // thread that outlives the child (the main thread or the reader thread).
 //
