@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/log.h"
+#include "common/saturating.h"
 
 namespace bto {
 namespace {
@@ -127,9 +128,16 @@ class RetryingSenderImpl final : public RetryingSender {
     }
     if (result.kind != SendResult::Kind::kPartial) return;
     if (result.rejected > 0) {
-      add<uint64_t>(options_.counters.items_rejected, static_cast<uint64_t>(result.rejected));
-      partial_log_.warn("{}: collector rejected {} of {} {}: \"{}\"", options_.log_prefix, result.rejected, items,
-                        options_.items, quote_bytes(result.message, 256));
+      // A collector cannot reject more than it was sent: a larger claim is
+      // counted as the whole request, and the counter saturates, never wraps.
+      const uint64_t rejected = std::min<uint64_t>(static_cast<uint64_t>(result.rejected), items);
+      if (options_.counters.items_rejected != nullptr) saturating_add(*options_.counters.items_rejected, rejected);
+      partial_log_.warn("{}: collector rejected {} of {} {}{}: \"{}\"", options_.log_prefix, rejected, items,
+                        options_.items,
+                        rejected < static_cast<uint64_t>(result.rejected)
+                            ? fmt::format(" (it claimed {}, more than were sent)", result.rejected)
+                            : std::string(),
+                        quote_bytes(result.message, 256));
     } else {
       partial_log_.warn("{}: collector accepted all {} {} with a warning: \"{}\"", options_.log_prefix, items,
                         options_.items, quote_bytes(result.message, 256));

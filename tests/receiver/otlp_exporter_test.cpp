@@ -113,6 +113,23 @@ TEST_P(OtlpPartial, counts_rejected_spans_and_logs_message) {
   EXPECT_NE(std::string::npos, log.text().find("3 spans too old")) << log.text();
 }
 
+// Issue 17.6: a hostile collector's rejected_spans (INT64_MAX) was added as
+// is, so three answers wrapped the counter around to a small number.
+TEST_P(OtlpPartial, partial_success_rejected_spans_saturate) {
+  const auto receiver = start_receiver(GetParam());
+  receiver->control(R"({"partial_success": {"rejected": 9223372036854775807, "message": "all of them"}})");
+  ExportStats stats;
+  LogCapture log;
+  auto exporter = create_otlp_exporter(fast_options(GetParam(), receiver->endpoint()), test_resource(), stats);
+  for (int i = 0; i < 3; ++i) {
+    SpanBatch batch = make_spans(10);
+    EXPECT_EQ(ExportResult::kSuccess, exporter->export_batch(batch.view()));
+  }
+  EXPECT_EQ(30u, stats.dropped_partial_success);  // never more than was sent
+  EXPECT_NE(std::string::npos, log.text().find("rejected 10 of 10 spans (it claimed 9223372036854775807"))
+      << log.text();
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, OtlpPartial, ::testing::Values(kHttpProtobuf, kHttpJson, kGrpc), transport_name);
 
 // ---- faults, over every transport -----------------------------------------------
