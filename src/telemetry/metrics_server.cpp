@@ -124,7 +124,7 @@ class MetricsServerImpl final : public MetricsServer {
         }
         return;
       }
-      if (connections_.size() >= options_.max_connections) {
+      if (connections_.size() >= options_.max_connections && !close_oldest_idle()) {
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\nConnection: close\r\n\r\nbusy\n";
         [[maybe_unused]] const ssize_t ignored = ::send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL);
@@ -133,8 +133,22 @@ class MetricsServerImpl final : public MetricsServer {
       }
       Connection& c = connections_.emplace_back();
       c.fd = fd;
-      c.deadline = Clock::now() + options_.io_timeout;
+      c.deadline = Clock::now() + options_.request_timeout;
     }
+  }
+
+  // Makes room for a new client: a connection that sent nothing complete yet
+  // or was already answered, oldest first (connections_ is in accept order).
+  // A busy server keeps answering new probes; idle sockets cannot hold it.
+  bool close_oldest_idle() {
+    for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+      if (it->state != State::kWriting) {
+        ::close(it->fd);
+        connections_.erase(it);
+        return true;
+      }
+    }
+    return false;
   }
 
   // False when the connection is finished (closed by the caller).
@@ -153,15 +167,15 @@ class MetricsServerImpl final : public MetricsServer {
       const ssize_t n = ::recv(c.fd, chunk, sizeof(chunk), 0);
       if (n == 0) return false;  // gave up before sending a whole request
       if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-      const size_t searched_from = c.buffer.size() >= 3 ? c.buffer.size() - 3 : 0;
+      const size_t searched_from = c.buffer.size() >= 2 ? c.buffer.size() - 2 : 0;
       c.buffer.append(chunk, static_cast<size_t>(n));
-      const size_t end = c.buffer.find("\r\n\r\n", searched_from);
-      if (end != std::string::npos && end + 4 <= options_.max_request_bytes) {
-        c.buffer.resize(end);
+      const size_t end = end_of_headers(c.buffer, searched_from);
+      if (end != std::string::npos && end <= options_.max_request_bytes) {
         handle(c);
         return write_response(c);
       }
       if (c.buffer.size() > options_.max_request_bytes) {
+        c.deadline = Clock::now() + options_.io_timeout;
         respond(c, {431, "Request Header Fields Too Large"},
                 fmt::format("request larger than {} bytes\n", options_.max_request_bytes), false);
         return write_response(c);
@@ -169,10 +183,23 @@ class MetricsServerImpl final : public MetricsServer {
     }
   }
 
+  // Just past the empty line that ends the headers ("\r\n\r\n", or bare LFs
+  // as RFC 9112 allows a recipient to accept), searching from `from`; npos
+  // while incomplete.
+  static size_t end_of_headers(std::string_view buffer, size_t from) {
+    for (size_t at = buffer.find('\n', from); at != std::string_view::npos; at = buffer.find('\n', at + 1)) {
+      if (at + 1 < buffer.size() && buffer[at + 1] == '\n') return at + 2;
+      if (at + 2 < buffer.size() && buffer[at + 1] == '\r' && buffer[at + 2] == '\n') return at + 3;
+    }
+    return std::string_view::npos;
+  }
+
   void handle(Connection& c) {
+    c.deadline = Clock::now() + options_.io_timeout;  // the answer gets the io timeout
     // Request line: METHOD SP target SP HTTP/1.x
     const std::string_view request(c.buffer);
-    const std::string_view line = request.substr(0, request.find("\r\n"));
+    std::string_view line = request.substr(0, request.find('\n'));
+    if (line.ends_with('\r')) line.remove_suffix(1);
     const size_t sp1 = line.find(' ');
     const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
     if (sp2 == std::string_view::npos || !line.substr(sp2 + 1).starts_with("HTTP/1.")) {
@@ -305,9 +332,17 @@ std::unique_ptr<MetricsServer> create_metrics_server(const MetricsOptions& optio
     throw StartupError(fmt::format("metrics_listen {}: cannot resolve '{}': {}", quote_bytes(options.listen, 96),
                                    quote_bytes(address->host, 64), ::gai_strerror(rc)));
   }
+  // ":PORT": the IPv6 wildcard first, as one dual-stack socket that takes
+  // IPv4 clients too; the IPv4 wildcard where the host has no IPv6.
+  std::vector<const addrinfo*> candidates;
+  for (const addrinfo* ai = results; ai != nullptr; ai = ai->ai_next) candidates.push_back(ai);
+  if (address->host.empty()) {
+    std::stable_partition(candidates.begin(), candidates.end(),
+                          [](const addrinfo* ai) { return ai->ai_family == AF_INET6; });
+  }
   std::string last_error = "no address";
   int fd = -1;
-  for (const addrinfo* ai = results; ai != nullptr; ai = ai->ai_next) {
+  for (const addrinfo* ai : candidates) {
     fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
       last_error = std::strerror(errno);
@@ -315,6 +350,10 @@ std::unique_ptr<MetricsServer> create_metrics_server(const MetricsOptions& optio
     }
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6 && address->host.empty()) {
+      const int zero = 0;
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    }
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 64) == 0) break;
     last_error = std::strerror(errno);
     ::close(fd);

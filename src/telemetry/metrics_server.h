@@ -5,8 +5,15 @@
 //   GET /readyz   200 "ready", or 503 with the reason (health.h)
 // anything else 404, methods other than GET/HEAD 405. One request per
 // connection (Connection: close), bounded request size, per-connection
-// deadline, a cap on connections served at once. Plain sockets and poll: it
+// deadlines, a cap on connections served at once. Plain sockets and poll: it
 // reads atomics only and never blocks the reader thread.
+//
+// Idle and slow clients cannot starve a liveness probe (issue 17.5): a client
+// has request_timeout to send its whole request, and when the cap is reached a
+// new connection closes the oldest one that has not sent a request yet (or
+// was already answered) instead of being refused. A request may end its lines
+// with a bare LF (RFC 9112 2.2). ":PORT" listens on IPv6 and IPv4 (one
+// dual-stack socket) where the host has IPv6, else on IPv4.
 
 #include <chrono>
 #include <cstddef>
@@ -25,8 +32,9 @@ namespace bto {
 struct MetricsOptions {
   std::string listen;  // HOST:PORT, [IPv6]:PORT or :PORT (all interfaces); empty: no server
   size_t max_request_bytes = 8192;              // request line + headers; larger: 431
-  std::chrono::milliseconds io_timeout{5000};   // a client must send its request and read the answer within this
-  size_t max_connections = 16;                  // more at once: 503 at once
+  std::chrono::milliseconds request_timeout{2000};  // to send the whole request after connecting
+  std::chrono::milliseconds io_timeout{5000};       // to read the answer once the request is in
+  size_t max_connections = 16;  // more at once: the oldest idle one is closed (503 only when none is idle)
 };
 
 struct ListenAddress {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -256,7 +257,7 @@ TEST(MetricsServer, concurrent_clients) {
 
 TEST(MetricsServer, idle_client_does_not_block_others_and_times_out) {
   MetricsOptions options;
-  options.io_timeout = 300ms;
+  options.request_timeout = 300ms;
   Fixture f(options);
   Client idle(f.port());
   ASSERT_TRUE(idle.connected());
@@ -267,17 +268,61 @@ TEST(MetricsServer, idle_client_does_not_block_others_and_times_out) {
   EXPECT_LT(waited, 2000ms);
 }
 
-TEST(MetricsServer, connections_beyond_the_cap_get_503) {
+TEST(MetricsServer, connections_beyond_the_cap_close_the_oldest_idle_one) {
   MetricsOptions options;
   options.max_connections = 2;
   Fixture f(options);
   Client a(f.port());
   Client b(f.port());
   ASSERT_TRUE(a.connected() && b.connected());
-  const std::string third = get(f.port(), "/healthz");
-  EXPECT_EQ(status_of(third), 503) << third;
-  a.send_all("GET /healthz HTTP/1.1\r\n\r\n");
-  EXPECT_EQ(status_of(a.read_all()), 200);
+  const std::string third = get(f.port(), "/healthz");  // `a` makes room
+  EXPECT_EQ(status_of(third), 200) << third;
+  EXPECT_EQ(a.read_all(2000ms), "");  // closed without an answer
+  b.send_all("GET /healthz HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(status_of(b.read_all()), 200);
+}
+
+// Issue 17.5: 20 idle connections made /healthz answer 503 (44 of 44
+// probes), so a liveness probe would restart a healthy exporter.
+TEST(MetricsServer, idle_connections_never_starve_healthz) {
+  Fixture f;  // default cap (16) and timeouts
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 20; ++i) {
+    idle.push_back(std::make_unique<Client>(f.port()));
+    ASSERT_TRUE(idle.back()->connected());
+  }
+  int ok = 0;
+  for (int probe = 0; probe < 44; ++probe) {
+    if (status_of(get(f.port(), "/healthz")) == 200) ++ok;
+    if (probe % 4 == 0) idle.push_back(std::make_unique<Client>(f.port()));  // the flood goes on
+  }
+  EXPECT_EQ(ok, 44);
+}
+
+TEST(MetricsServer, idle_connections_time_out_quickly) {
+  Fixture f;  // default request_timeout
+  Client idle(f.port());
+  ASSERT_TRUE(idle.connected());
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(idle.read_all(6000ms), "");
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(waited, 3000ms);  // was 5 s (the answer's io_timeout)
+}
+
+TEST(MetricsServer, bare_lf_request_end_answered_at_once) {
+  Fixture f;
+  const auto start = std::chrono::steady_clock::now();
+  Client client(f.port());
+  client.send_all("GET /healthz HTTP/1.1\nHost: x\n\n");
+  const std::string response = client.read_all(1500ms);
+  EXPECT_EQ(status_of(response), 200) << response;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1000ms);
+  // Mixed: CRLF lines, then a bare LF ending, split across writes.
+  Client mixed(f.port());
+  mixed.send_all("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+  std::this_thread::sleep_for(50ms);
+  mixed.send_all("\n");
+  EXPECT_EQ(status_of(mixed.read_all(1500ms)), 200);
 }
 
 TEST(MetricsServer, stop_with_a_client_connected) {
@@ -309,6 +354,27 @@ TEST(MetricsServer, listens_on_ipv6_loopback) {
   const std::string response =
       request(server->port(), "GET /healthz HTTP/1.1\r\n\r\n", AF_INET6);
   EXPECT_EQ(status_of(response), 200) << response;
+}
+
+bool has_ipv6_loopback() {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Issue 17.5: ":9464" listened on IPv4 only.
+TEST(MetricsServer, any_host_listens_on_ipv6_and_ipv4) {
+  if (!has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 on this host";
+  MetricsOptions options;
+  options.listen = ":0";
+  Fixture f(options);
+  EXPECT_EQ(status_of(request(f.port(), "GET /healthz HTTP/1.1\r\n\r\n", AF_INET6)), 200);
+  EXPECT_EQ(status_of(request(f.port(), "GET /healthz HTTP/1.1\r\n\r\n", AF_INET)), 200);
 }
 
 TEST(MetricsServer, bad_listen_address_is_a_startup_error) {
