@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -20,13 +21,17 @@ int main(int argc, char** argv) {
       std::fputs(config.early_output.c_str(), stdout);
       return 0;
     }
+    // Before any library (gRPC) reads them and before any thread starts.
+    for (const std::string& name : config.unset_environment) ::unsetenv(name.c_str());
     if (config.print_config) {
+      for (const std::string& warning : config.warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
       std::fputs(format_config(config).c_str(), stdout);
       return 0;
     }
     if (!init_logging(config.options.log_level)) {
       throw StartupError("invalid log level " + config.options.log_level);
     }
+    for (const std::string& warning : config.warnings) spdlog::warn("{}", warning);
     return run(config.options);
   } catch (const StartupError& error) {
     std::fprintf(stderr, "bpftrace-otel: error: %s\n", error.what());

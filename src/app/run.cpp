@@ -39,15 +39,21 @@ struct FileInput {
       throw StartupError("cannot open input " + path + ": " + std::strerror(errno));
     }
     owned = true;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      throw StartupError("input " + quote_bytes(path, 200) + " is a directory: --input takes a file, a FIFO or '-'");
+    }
   }
   ~FileInput() {
     if (owned) ::close(fd);
   }
 };
 
-// Reads `reader` until end of file or a stop signal; sweeps on every chunk and
-// every idle poll interval. Returns the stop signal, or 0 at end of file.
-int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineStats& stats) {
+// Reads `reader` until end of file, a read error (`failed`) or a stop signal;
+// sweeps on every chunk and every idle poll interval. Returns the stop signal,
+// or 0 at end of file or error.
+int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineStats& stats, bool& failed) {
   pollfd fds[2] = {{reader.fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
   for (;;) {
     const int ready = ::poll(fds, 2, kPollIntervalMs);
@@ -65,6 +71,7 @@ int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineS
       if (status == ReadStatus::kEndOfFile) return 0;
       if (status == ReadStatus::kError) {
         spdlog::error("reading input failed: {}", std::strerror(errno));
+        failed = true;
         return 0;
       }
     }
@@ -126,7 +133,9 @@ int run(const AppOptions& given) {
   int exit_code = 0;
   if (input) {
     LineReader reader(input->fd, options.decode.max_line_bytes);
-    stop_signal = pump(reader, pipeline, signals, stats);
+    bool read_failed = false;
+    stop_signal = pump(reader, pipeline, signals, stats, read_failed);
+    if (read_failed) exit_code = 1;  // what was read is still flushed
   } else {
     const LiveOutcome outcome = run_live(options, pipeline, signals, stats);
     stop_signal = outcome.stop_signal;

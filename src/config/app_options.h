@@ -63,6 +63,11 @@ struct LoadedConfig {
   AppOptions options;
   std::vector<SettingOrigin> origins;
   bool print_config = false;
+  // Risky but valid settings, for the log once it is set up (main prints them).
+  std::vector<std::string> warnings;
+  // Environment variables main() removes before any library reads them
+  // (GRPC_TRACE while OTLP headers are set: gRPC's tracers log request metadata).
+  std::vector<std::string> unset_environment;
   // --help / --version: print `early_output` to stdout and exit 0.
   bool exit_early = false;
   std::string early_output;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/errors.h"
+#include "common/log.h"
 #include "common/version.h"
 #include "config/app_options.h"
 #include "config/config_file.h"
@@ -77,6 +78,33 @@ std::optional<RawValue> find_raw(const Setting& setting, const CLI::App& cli,
   return std::nullopt;
 }
 
+// Credentials where others can read them, or where a library would log them.
+void warn_about_exposed_secrets(LoadedConfig& loaded, const ConfigFile& file, const std::string& config_path,
+                                const EnvLookup& env) {
+  std::string headers_source;
+  for (const SettingOrigin& origin : loaded.origins) {
+    if (origin.key == "otlp.headers") headers_source = origin.source;
+  }
+  if (headers_source.starts_with("flag")) {
+    loaded.warnings.push_back(
+        "OTLP headers given with --headers are visible to every user of this machine (ps, /proc/PID/cmdline): "
+        "pass them in OTEL_EXPORTER_OTLP_HEADERS or in a config file only its owner can read");
+  }
+  if (headers_source.starts_with("file") && file.world_readable) {
+    loaded.warnings.push_back(fmt::format(
+        "config file {} holds OTLP headers (credentials) and every user may read it: chmod o-r {}",
+        quote_bytes(config_path, 200), quote_bytes(config_path, 200)));
+  }
+  const auto grpc_trace = env("GRPC_TRACE");
+  if (!loaded.options.otlp.headers.empty() && grpc_trace && !grpc_trace->empty()) {
+    // gRPC's tracers (http, all, ...) print request metadata, our headers included.
+    loaded.unset_environment.push_back("GRPC_TRACE");
+    loaded.warnings.push_back(
+        "GRPC_TRACE ignored: gRPC's tracers log request metadata, which holds the OTLP headers (credentials); "
+        "to trace gRPC, run without headers (e.g. against a test collector)");
+  }
+}
+
 }  // namespace
 
 LoadedConfig load_config(const std::vector<std::string>& args, const EnvLookup& env) {
@@ -134,7 +162,9 @@ LoadedConfig load_config(const std::vector<std::string>& args, const EnvLookup& 
     }
     SettingOrigin origin;
     origin.key = file_key(setting);
-    origin.value = setting.secret && raw ? mask_secret(raw->value) : setting.show(loaded.options);
+    // A secret shows what its own `show` reveals (header names) or a mask, never its length.
+    origin.value = setting.show(loaded.options);
+    if (setting.secret && raw && origin.value.empty()) origin.value = mask_secret(raw->value);
     origin.source = raw ? raw->source : "default";
     loaded.origins.push_back(std::move(origin));
   }
@@ -147,7 +177,8 @@ LoadedConfig load_config(const std::vector<std::string>& args, const EnvLookup& 
                               spec.span_name.empty() ? "(declared)" : "span_name \"" + spec.span_name + "\"",
                               file.families.origins[i]});
   }
-  finish_options(loaded.options, passthrough, env);
+  finish_options(loaded.options, passthrough, env, loaded.warnings);
+  warn_about_exposed_secrets(loaded, file, config_path, env);
   return loaded;
 }
 

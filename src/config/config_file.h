@@ -24,14 +24,20 @@ struct FileValue {
 struct ConfigFile {
   std::map<std::string, FileValue> values;  // by Setting::key
   DeclaredFamilies families;                 // [[family]] tables
+  bool world_readable = false;               // a regular file every user may read (mode o+r)
 };
+
+// Longest config file read; a larger one (or /dev/zero) is refused, not read forever.
+inline constexpr size_t kMaxConfigFileBytes = 1 << 20;
 
 // The table a setting lives in ("" = top level).
 std::string file_section(const Setting& setting);
 // "section.key" or "key": how the setting is written in the file.
 std::string file_key(const Setting& setting);
 
-// Throws StartupError on a syntax error, an unknown key or a non-scalar value.
+// Throws StartupError on a syntax error, an unknown key or a non-scalar value,
+// and when `path` is a directory, cannot be read, or is larger than
+// kMaxConfigFileBytes. Regular files, FIFOs and <(...) are read.
 ConfigFile read_config_file(const std::string& path, const std::vector<Setting>& settings);
 
 }  // namespace bto

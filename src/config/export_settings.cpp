@@ -100,7 +100,7 @@ void add_export_settings(std::vector<Setting>& s) {
                  std::string names;
                  for (const auto& header : o.otlp.headers) {
                    if (!names.empty()) names.push_back(',');
-                   names.append(header.first).append("=******");
+                   names.append(header.first).append("=").append(kMaskedValue);
                  }
                  return names;
                }});
@@ -109,11 +109,13 @@ void add_export_settings(std::vector<Setting>& s) {
                "Timeout of one export request (bare number: milliseconds)", "DURATION", false,
                false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 const auto parsed = parse_duration(v, std::chrono::milliseconds(1));
-                 if (!parsed || parsed->count() == 0) {
-                   reject("timeout", src, v, "a positive duration such as 10s or 10000");
-                 }
-                 o.otlp.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
+                 // OpenTelemetry's declarative configuration reads 0 as "no limit"; one
+                 // request that may wait forever would hold an export worker for good.
+                 o.otlp.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(duration_or_reject(
+                     "timeout", v, src,
+                     {std::chrono::milliseconds(1), std::chrono::milliseconds(1), std::chrono::hours(1), nullptr,
+                      "a request without a time limit could hold an export worker forever (the batch's "
+                      "limit is --export-timeout)"}));
                },
                [](const AppOptions& o) { return show_ms(o.otlp.timeout); }});
   s.push_back({"compression", "--compression",

@@ -16,15 +16,6 @@
 namespace bto {
 namespace {
 
-std::chrono::milliseconds positive_ms_or_reject(const std::string& key, const std::string& value,
-                                                const std::string& source) {
-  const auto parsed = parse_duration(value, std::chrono::milliseconds(1));
-  if (!parsed || parsed->count() <= 0) {
-    reject(key, source, value, "a positive duration such as 60s or 500ms (a bare number is milliseconds)");
-  }
-  return std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
-}
-
 std::string show_buckets(const std::vector<double>& buckets) {
   std::string out;
   for (const double b : buckets) {
@@ -91,16 +82,23 @@ void add_metrics_settings(std::vector<Setting>& s) {
                "Time between metric exports (bare number: milliseconds); a last export runs at exit",
                "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 o.metrics.export_interval = positive_ms_or_reject("metrics.export_interval", v, src);
+                 o.metrics.export_interval = std::chrono::duration_cast<std::chrono::milliseconds>(duration_or_reject(
+                     "metrics.export_interval", v, src,
+                     {std::chrono::milliseconds(1), std::chrono::milliseconds(1), std::chrono::hours(24), nullptr,
+                      "metrics would be exported without pause"}));
                },
                [](const AppOptions& o) { return show_duration(o.metrics.export_interval); }});
   s.push_back({"export_timeout", "--metric-export-timeout", {"OTEL_METRIC_EXPORT_TIMEOUT"}, group,
                "Longest time one metrics export may take, retries included (bare number: milliseconds)",
                "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 o.metrics.export_timeout = positive_ms_or_reject("metrics.export_timeout", v, src);
+                 o.metrics.export_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(duration_or_reject(
+                     "metrics.export_timeout", v, src,
+                     {std::chrono::milliseconds(1), std::chrono::milliseconds(1), std::chrono::hours(24),
+                      "no limit (OpenTelemetry): an export is retried until its attempts are used up"}));
+                 if (o.metrics.export_timeout.count() == 0) o.metrics.export_timeout = kNoTimeLimit;
                },
-               [](const AppOptions& o) { return show_duration(o.metrics.export_timeout); }});
+               [](const AppOptions& o) { return show_time_limit(o.metrics.export_timeout); }});
   s.push_back({"cardinality_limit", "--metrics-cardinality-limit", {"BTO_METRICS_CARDINALITY_LIMIT"}, group,
                "Attribute sets per metric; beyond it measurements go to {otel.metric.overflow=true}", "N",
                false, false,

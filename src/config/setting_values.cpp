@@ -28,6 +28,40 @@ uint64_t count_or_reject(const std::string& key, const std::string& value,
   return *parsed;
 }
 
+namespace {
+
+// The largest unit that shows `value` exactly, hours included.
+std::string show_bound(std::chrono::nanoseconds value) {
+  const auto ns = value.count();
+  if (ns != 0 && ns % 3'600'000'000'000 == 0) return fmt::format("{}h", ns / 3'600'000'000'000);
+  if (ns != 0 && ns % 60'000'000'000 == 0) return fmt::format("{}m", ns / 60'000'000'000);
+  if (ns % 1'000'000'000 == 0) return fmt::format("{}s", ns / 1'000'000'000);
+  if (ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
+  if (ns % 1'000 == 0) return fmt::format("{}us", ns / 1'000);
+  return fmt::format("{}ns", ns);
+}
+
+}  // namespace
+
+std::chrono::nanoseconds duration_or_reject(const std::string& key, const std::string& value,
+                                            const std::string& source, const DurationRule& rule) {
+  const auto parsed = parse_duration(value, rule.bare_unit);
+  const bool zero = parsed && parsed->count() == 0;
+  if (parsed && (zero ? rule.zero_means != nullptr : *parsed >= rule.min && *parsed <= rule.max)) return *parsed;
+  std::string accepted = fmt::format("a duration from {} to {}, e.g. 500ms, 10s, 5m (a bare number is {})",
+                                     show_bound(rule.min), show_bound(rule.max), show_bound(rule.bare_unit));
+  if (rule.zero_means != nullptr) {
+    accepted += fmt::format(", or 0: {}", rule.zero_means);
+  } else if (zero && rule.zero_refused != nullptr) {
+    accepted += fmt::format("; 0 is refused: {}", rule.zero_refused);
+  }
+  reject(key, source, value, accepted);
+}
+
+std::string show_time_limit(std::chrono::milliseconds value) {
+  return value >= kNoTimeLimit ? std::string("0 (no limit)") : show_duration(value);
+}
+
 bool bool_or_reject(const std::string& key, const std::string& value, const std::string& source) {
   const auto parsed = parse_bool(value);
   if (!parsed) reject(key, source, value, "true or false");

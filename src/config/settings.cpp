@@ -15,16 +15,13 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
 
+using std::chrono::hours;
+using std::chrono::minutes;
+
 template <typename Duration>
-Duration duration_or_reject(const std::string& key, const std::string& value,
-                            const std::string& source, nanoseconds bare_unit) {
-  const auto parsed = parse_duration(value, bare_unit);
-  if (!parsed) {
-    reject(key, source, value,
-           fmt::format("a duration such as 500ms, 10s, 5m (a bare number is {})",
-                       bare_unit == milliseconds(1) ? "milliseconds" : "seconds"));
-  }
-  return std::chrono::duration_cast<Duration>(*parsed);
+Duration checked_duration(const std::string& key, const std::string& value, const std::string& source,
+                          const DurationRule& rule) {
+  return std::chrono::duration_cast<Duration>(duration_or_reject(key, value, source, rule));
 }
 
 std::vector<Setting> build_settings() {
@@ -52,8 +49,10 @@ std::vector<Setting> build_settings() {
   s.push_back({"shutdown_timeout", "--shutdown-timeout", {}, "General",
                "Deadline to flush queued spans at exit", "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 o.shutdown_timeout = duration_or_reject<milliseconds>("shutdown_timeout", v, src,
-                                                                       seconds(1));
+                 o.shutdown_timeout = checked_duration<milliseconds>(
+                     "shutdown_timeout", v, src,
+                     {seconds(1), milliseconds(1), hours(1),
+                      "exit without waiting for the export queue (queued spans are dropped and counted)"});
                  o.batch.shutdown_timeout = o.shutdown_timeout;
                },
                [](const AppOptions& o) { return show_duration(o.shutdown_timeout); }});
@@ -61,7 +60,7 @@ std::vector<Setting> build_settings() {
                "Log a one-line status every DURATION (0 = off)", "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
                  o.status_interval =
-                     duration_or_reject<milliseconds>("status_interval", v, src, seconds(1));
+                     checked_duration<milliseconds>("status_interval", v, src, {seconds(1), seconds(1), hours(24), "off"});
                },
                [](const AppOptions& o) { return show_duration(o.status_interval); }});
   s.push_back({"metrics_listen", "--metrics-listen", {"BTO_METRICS_LISTEN"}, "General",
@@ -90,16 +89,18 @@ std::vector<Setting> build_settings() {
                "A span open longer than this is emitted with an error status", "DURATION", false,
                false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 o.correlator.span_timeout =
-                     duration_or_reject<nanoseconds>("span_timeout", v, src, seconds(1));
+                 o.correlator.span_timeout = checked_duration<nanoseconds>(
+                     "span_timeout", v, src,
+                     {seconds(1), milliseconds(1), hours(24 * 7), nullptr, "it would time out every span at once"});
                },
                [](const AppOptions& o) { return show_duration(o.correlator.span_timeout); }});
   s.push_back({"orphan_hold", "--orphan-hold", {}, "Spans",
                "How long an end event waits for its start (per-CPU buffers reorder events)",
                "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 o.correlator.orphan_hold =
-                     duration_or_reject<nanoseconds>("orphan_hold", v, src, seconds(1));
+                 o.correlator.orphan_hold = checked_duration<nanoseconds>(
+                     "orphan_hold", v, src,
+                     {seconds(1), milliseconds(1), hours(1), "an end without its start becomes a span at once"});
                },
                [](const AppOptions& o) { return show_duration(o.correlator.orphan_hold); }});
   s.push_back({"semconv_stability_opt_in", "", {"OTEL_SEMCONV_STABILITY_OPT_IN"}, "Spans",
@@ -213,18 +214,22 @@ std::vector<Setting> build_settings() {
   s.push_back({"bsp_schedule_delay", "--schedule-delay", {"OTEL_BSP_SCHEDULE_DELAY"}, "Batching",
                "Longest wait before a partial batch is sent", "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 o.batch.schedule_delay = duration_or_reject<milliseconds>(
-                     "bsp_schedule_delay", v, src, milliseconds(1));
+                 o.batch.schedule_delay = checked_duration<milliseconds>(
+                     "bsp_schedule_delay", v, src,
+                     {milliseconds(1), milliseconds(1), hours(1), "send a batch as soon as a span is queued"});
                  o.schedule_delay_explicit = true;
                },
                [](const AppOptions& o) { return show_duration(o.batch.schedule_delay); }});
   s.push_back({"bsp_export_timeout", "--export-timeout", {"OTEL_BSP_EXPORT_TIMEOUT"}, "Batching",
                "Longest time one batch may take, retries included", "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 o.batch.export_timeout = duration_or_reject<milliseconds>(
-                     "bsp_export_timeout", v, src, milliseconds(1));
+                 o.batch.export_timeout = checked_duration<milliseconds>(
+                     "bsp_export_timeout", v, src,
+                     {milliseconds(1), milliseconds(1), hours(24),
+                      "no limit (OpenTelemetry): a batch is retried until its attempts are used up"});
+                 if (o.batch.export_timeout.count() == 0) o.batch.export_timeout = kNoTimeLimit;
                },
-               [](const AppOptions& o) { return show_duration(o.batch.export_timeout); }});
+               [](const AppOptions& o) { return show_time_limit(o.batch.export_timeout); }});
   s.push_back({"max_concurrent_exports", "--max-concurrent-exports", {"BTO_MAX_CONCURRENT_EXPORTS"},
                "Batching", "Export requests in flight at once when the collector is slow", "N",
                false, false,
@@ -249,8 +254,8 @@ const std::vector<Setting>& all_settings() {
 }
 
 std::string mask_secret(const std::string& value) {
-  if (value.empty()) return value;
-  return "****** (" + std::to_string(value.size()) + " chars)";
+  // Not even the length: a short token is easier to guess.
+  return value.empty() ? value : std::string(kMaskedValue);
 }
 
 }  // namespace bto

@@ -33,11 +33,15 @@ void add_source_settings(std::vector<Setting>& settings);
 void add_trace_settings(std::vector<Setting>& settings);  // sampling, trace context, span limits
 void add_metrics_settings(std::vector<Setting>& settings);  // span metrics (docs/metrics.md)
 std::string settings_footer();
-std::string mask_secret(const std::string& value);
+std::string mask_secret(const std::string& value);  // kMaskedValue, or "" for ""
+
+// "******": a secret's value, length not shown either.
+inline constexpr const char* kMaskedValue = "******";
 
 // Rules that involve several settings (exporter selection from endpoints,
-// service.name precedence, extra bpftrace arguments). Throws StartupError.
-void finish_options(AppOptions& options, const std::vector<std::string>& passthrough,
-                    const EnvLookup& env);
+// service.name precedence, extra bpftrace arguments, batch size within the
+// queue). Throws StartupError; what is adjusted or risky goes to `warnings`.
+void finish_options(AppOptions& options, const std::vector<std::string>& passthrough, const EnvLookup& env,
+                    std::vector<std::string>& warnings);
 
 }  // namespace bto

@@ -89,9 +89,10 @@ void add_source_settings(std::vector<Setting>& s) {
                "Time bpftrace gets to exit after SIGINT before SIGTERM/SIGKILL", "DURATION",
                false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 const auto d = parse_duration(v, std::chrono::seconds(1));
-                 if (!d) reject("stop_grace", src, v, "a duration such as 3s");
-                 o.source.stop_grace = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+                 o.source.stop_grace = std::chrono::duration_cast<std::chrono::milliseconds>(duration_or_reject(
+                     "stop_grace", v, src,
+                     {std::chrono::seconds(1), std::chrono::milliseconds(1), std::chrono::minutes(10),
+                      "SIGTERM at once (bpftrace does not print its maps)"}));
                },
                [](const AppOptions& o) { return show_ms(o.source.stop_grace); }});
   s.push_back({"read_coalesce", "--read-coalesce", {}, group,
@@ -99,9 +100,10 @@ void add_source_settings(std::vector<Setting>& s) {
                "moderate event rates; 0 = read at once)",
                "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 const auto d = parse_duration(v, std::chrono::milliseconds(1));
-                 if (!d || *d > std::chrono::seconds(1)) reject("read_coalesce", src, v, "a duration from 0 to 1s");
-                 o.source.read_coalesce = std::chrono::duration_cast<std::chrono::microseconds>(*d);
+                 o.source.read_coalesce = std::chrono::duration_cast<std::chrono::microseconds>(duration_or_reject(
+                     "read_coalesce", v, src,
+                     {std::chrono::milliseconds(1), std::chrono::microseconds(1), std::chrono::seconds(1),
+                      "read at once"}));
                },
                [](const AppOptions& o) {
                  const auto us = o.source.read_coalesce.count();
@@ -115,9 +117,16 @@ std::string settings_footer() {
          "Documentation: README.md, docs/ (event format, spans, OTLP).";
 }
 
-void finish_options(AppOptions& o, const std::vector<std::string>& passthrough,
-                    const EnvLookup&) {
+void finish_options(AppOptions& o, const std::vector<std::string>& passthrough, const EnvLookup&,
+                    std::vector<std::string>& warnings) {
   o.source.extra_args = passthrough;
+  if (o.batch.max_export_batch_size > o.batch.max_queue_size) {
+    // The OTel spec: the batch size must not exceed the queue; a batch could never fill.
+    warnings.push_back(fmt::format("bsp_max_export_batch_size {} is larger than bsp_max_queue_size {}: "
+                                   "batches of {} spans are sent instead",
+                                   o.batch.max_export_batch_size, o.batch.max_queue_size, o.batch.max_queue_size));
+    o.batch.max_export_batch_size = o.batch.max_queue_size;
+  }
   o.source.max_line_bytes = o.decode.max_line_bytes;
   if (!o.exporter_explicit && o.endpoint_set) o.exporter = TracesExporter::kOtlp;
   if (!o.service_name_explicit) {

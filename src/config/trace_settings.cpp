@@ -140,12 +140,9 @@ void add_trace_settings(std::vector<Setting>& s) {
                "number: milliseconds)",
                "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
-                 const auto parsed = parse_duration(v, std::chrono::milliseconds(1));
-                 if (!parsed) {
-                   reject("spans.keep_slower_than", src, v,
-                          "a duration such as 250ms or 2s (a bare number is milliseconds; 0 = off)");
-                 }
-                 o.correlator.sampler.keep_slower_than = *parsed;
+                 o.correlator.sampler.keep_slower_than = duration_or_reject(
+                     "spans.keep_slower_than", v, src,
+                     {std::chrono::milliseconds(1), std::chrono::nanoseconds(1), std::chrono::hours(24), "off"});
                },
                [](const AppOptions& o) { return show_optional_duration(o.correlator.sampler.keep_slower_than); }});
   // ---- OpenTelemetry span limits

@@ -96,7 +96,7 @@ class QueuedBatchProcessor final : public BatchProcessor {
       stats_.queue_depth.store(queue_.size(), std::memory_order_relaxed);
       // Once per full batch: idle workers (the collector down, the spool writer
       // busy) must not wake for every span.
-      wake = queue_.size() % options_.max_export_batch_size == 0;
+      wake = queue_.size() % options_.max_export_batch_size == 0 || (no_delay_ && queue_.size() == 1);
       spill = spool_ != nullptr && queue_.size() == high_water_;
     }
     if (wake) ready_.notify_one();
@@ -225,15 +225,20 @@ class QueuedBatchProcessor final : public BatchProcessor {
       // a worker then only probes with spooled requests (when there are any).
       const bool queue_is_ours = !can_replay || !spooled || collector_up();
       const size_t n = queue_.size();
-      if (queue_is_ours && n > 0 && (n >= options_.max_export_batch_size || stopping_ || now >= batch_due)) {
+      if (queue_is_ours && n > 0 && (n >= options_.max_export_batch_size || stopping_ || now >= batch_due || no_delay_)) {
         take(batch, std::min(n, options_.max_export_batch_size));
         return Job::kBatch;
       }
       if (stopping_ && n == 0 && !replays) return Job::kExit;
-      if (now >= batch_due) batch_due = now + options_.schedule_delay;
+      // schedule_delay 0: nothing is due until a span arrives (on_span_finished wakes us).
+      if (now >= batch_due) batch_due = no_delay_ ? Clock::time_point::max() : now + options_.schedule_delay;
       auto until = stopping_ ? std::min(deadline_, batch_due) : batch_due;
       if (replays) until = std::min(until, replay_not_before_);
-      ready_.wait_until(lock, until);
+      if (until == Clock::time_point::max()) {
+        ready_.wait(lock);
+      } else {
+        ready_.wait_until(lock, until);
+      }
     }
   }
 
@@ -434,6 +439,9 @@ class QueuedBatchProcessor final : public BatchProcessor {
   std::vector<std::thread> workers_;
   std::thread spiller_;
   size_t active_workers_ = std::max<size_t>(options_.max_concurrent_exports, 1);
+  // OTEL_BSP_SCHEDULE_DELAY=0: a span is sent as soon as it is queued, and an
+  // idle worker sleeps until one is (issue 17.6: it used to spin).
+  const bool no_delay_ = options_.schedule_delay.count() == 0;
   RateLimitedLog queue_full_log_;
   RateLimitedLog incompatible_log_;
 };

@@ -32,7 +32,7 @@ struct BatchOptions {
   QueueFullPolicy on_queue_full = QueueFullPolicy::kAuto;  // --on-queue-full; kAuto acts as kDrop here
   size_t max_queue_size = 65536;      // OTEL_BSP_MAX_QUEUE_SIZE
   size_t max_export_batch_size = 512; // OTEL_BSP_MAX_EXPORT_BATCH_SIZE
-  std::chrono::milliseconds schedule_delay{5000};   // OTEL_BSP_SCHEDULE_DELAY
+  std::chrono::milliseconds schedule_delay{5000};   // OTEL_BSP_SCHEDULE_DELAY; 0: send as soon as queued
   std::chrono::milliseconds export_timeout{30000};  // OTEL_BSP_EXPORT_TIMEOUT
   std::chrono::milliseconds shutdown_timeout{10000};
   size_t max_concurrent_exports = 2;  // workers, each with its own exporter

@@ -35,6 +35,39 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+// Metadata values (our OTLP headers: credentials) that gRPC's own log lines
+// must never carry. Its tracers (GRPC_TRACE=http, ...) print request metadata
+// in full; the app refuses GRPC_TRACE when headers are set, and this filter
+// catches any line that quotes a value anyway.
+struct LogSecrets {
+  std::mutex mutex;
+  std::vector<std::string> values;
+};
+
+LogSecrets& log_secrets() {
+  static LogSecrets secrets;
+  return secrets;
+}
+
+void add_log_secrets(const std::vector<std::pair<std::string, std::string>>& metadata) {
+  LogSecrets& secrets = log_secrets();
+  std::lock_guard lock(secrets.mutex);
+  for (const auto& [key, value] : metadata) {
+    if (!value.empty() && std::find(secrets.values.begin(), secrets.values.end(), value) == secrets.values.end()) {
+      secrets.values.push_back(value);
+    }
+  }
+}
+
+bool quotes_a_secret(std::string_view message) {
+  LogSecrets& secrets = log_secrets();
+  std::lock_guard lock(secrets.mutex);
+  for (const std::string& value : secrets.values) {
+    if (message.find(value) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 // gRPC core logs through gpr_log to stderr by default: every failed connection
 // attempt to a down collector would print a line. Our own (rate-limited) log
 // already says what failed, so gRPC's lines go to spdlog's debug level.
@@ -42,6 +75,10 @@ void route_grpc_logs_once() {
   static std::once_flag once;
   std::call_once(once, [] {
     gpr_set_log_function([](gpr_log_func_args* args) {
+      if (quotes_a_secret(args->message)) {
+        spdlog::debug("grpc: (a line quoting an OTLP header value, withheld) ({}:{})", args->file, args->line);
+        return;
+      }
       spdlog::debug("grpc: {} ({}:{})", args->message, args->file, args->line);
     });
   });
@@ -75,6 +112,7 @@ class GrpcTransportImpl final : public GrpcTransport {
  public:
   explicit GrpcTransportImpl(const GrpcTransportOptions& options)
       : method_(options.method), metadata_(options.metadata), max_response_bytes_(options.max_response_bytes) {
+    add_log_secrets(options.metadata);
     route_grpc_logs_once();
     const std::optional<GrpcTarget> target = grpc_target_from_endpoint(options.endpoint, options.insecure);
     if (!target) throw std::runtime_error("unusable gRPC endpoint " + quote_bytes(options.endpoint, 200));
