@@ -81,6 +81,30 @@ TEST(OtlpGrpcExporter, resource_exhausted_without_retry_info_is_dropped) {
   EXPECT_NE(std::string::npos, log.text().find("quota gone")) << log.text();
 }
 
+// Issue 17.3: GRPC_TRACE=http made gRPC log "authorization: Bearer ..." at
+// debug level. The app unsets GRPC_TRACE while headers are set; this is the
+// second guard: with the tracer on anyway, no line quoting a header value
+// reaches our log. (One process per test: gRPC reads GRPC_TRACE at its init.)
+TEST(OtlpGrpcExporter, library_debug_logs_never_carry_our_headers) {
+  const auto receiver = grpc_receiver();  // before the variables: its own gRPC would trace too
+  ::setenv("GRPC_TRACE", "http", 1);
+  ::setenv("GRPC_VERBOSITY", "debug", 1);
+  ExportStats stats;
+  LogCapture log;
+  spdlog::default_logger()->set_level(spdlog::level::debug);
+  {
+    auto exporter = create_otlp_exporter(fast_options(kGrpc, receiver->endpoint()), test_resource(), stats);
+    SpanBatch batch = make_spans(3);
+    EXPECT_EQ(ExportResult::kSuccess, exporter->export_batch(batch.view()));
+  }
+  ::unsetenv("GRPC_TRACE");
+  ::unsetenv("GRPC_VERBOSITY");
+  const std::string text = log.text();
+  EXPECT_NE(std::string::npos, text.find("grpc: ")) << "gRPC's tracer did not log: the test proves nothing";
+  EXPECT_NE(std::string::npos, text.find("withheld")) << text.substr(0, 4000);
+  EXPECT_EQ(std::string::npos, text.find(kSecret)) << "a header value leaked into the log";
+}
+
 // The method is an option: a call of a method the server does not serve gets
 // UNIMPLEMENTED (permanent) and never reaches the trace handler; the metrics
 // method reaches the metrics handler.
