@@ -8,6 +8,7 @@
 #include "config/settings.h"
 #include "config/setting_values.h"
 #include "config/value_parsers.h"
+#include "source/bpftrace_command.h"
 
 namespace bto {
 namespace {
@@ -44,7 +45,19 @@ void add_source_settings(std::vector<Setting>& s) {
                [](AppOptions& o, const std::string& v, const std::string&) {
                  o.source.command = v;
                },
-               [](const AppOptions& o) { return o.source.command; }});
+               // Shown with secret-looking values redacted, like in the log (common/redact.h).
+               [](const AppOptions& o) { return describe_command(o.source.command); }});
+  s.push_back({"command_output", "--command-output", {"BTO_COMMAND_OUTPUT"}, group,
+               "Where the --command's stdout and stderr go: inherit (ours), null, or a file (appended); "
+               "never into the event stream",
+               "DEST", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 if (v.empty()) reject("command_output", src, v, "inherit, null or a file path");
+                 o.source.command_output = v == "inherit" ? "" : v == "null" ? "/dev/null" : v;
+               },
+               [](const AppOptions& o) {
+                 return o.source.command_output.empty() ? std::string("inherit") : o.source.command_output;
+               }});
   s.push_back({"mode", "--mode", {"EXPORTER_MODE"}, group,
                "usdt (probes defined at run time, libstapsdt: needs a PID) or native-usdt "
                "(probes compiled into the binary, sys/sdt.h)",

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/redact.h"
+
 namespace bto {
 namespace {
 
@@ -17,7 +19,35 @@ bool is_executable_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
+// bpftrace splits -c's command at each space (no quoting).
+std::vector<std::string> split_at_spaces(std::string_view text) {
+  std::vector<std::string> words;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) words.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return words;
+}
+
 }  // namespace
+
+std::string describe_command(std::string_view command) { return redact_command_line(split_at_spaces(command)); }
+
+std::string describe_bpftrace_argv(const std::vector<std::string>& argv) {
+  std::vector<std::string> shown = redact_command_args(argv);
+  for (size_t i = 1; i < argv.size(); ++i) {
+    if (argv[i - 1] == "-c") shown[i] = describe_command(argv[i]);
+  }
+  std::string line;
+  for (const std::string& arg : shown) {
+    if (!line.empty()) line.push_back(' ');
+    line += arg;
+  }
+  return line;
+}
 
 std::optional<std::string> find_executable(std::string_view name, std::string_view path_env) {
   if (name.empty()) return std::nullopt;
@@ -53,6 +83,9 @@ std::vector<std::string> build_bpftrace_argv(const SourceOptions& options, const
     argv.push_back(std::to_string(options.target_pid));
   }
   if (!options.command.empty()) {
+    // The command inherits bpftrace's stdout: events must not share it.
+    argv.emplace_back("-o");
+    argv.emplace_back(kEventsPath);
     argv.emplace_back("-c");
     argv.push_back(options.command);
   }

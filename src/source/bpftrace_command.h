@@ -21,4 +21,14 @@ std::optional<std::string> find_executable(std::string_view name, std::string_vi
 // parameters ($1..) must follow it, so extra args go last.
 std::vector<std::string> build_bpftrace_argv(const SourceOptions& options, const std::string& bpftrace_path);
 
+// Where bpftrace writes its events with -c (our pipe, its descriptor 3; see
+// SpawnOptions::stdout_passthrough).
+inline constexpr const char* kEventsPath = "/dev/fd/3";
+
+// An argv as one line for logs and --print-config, secrets redacted
+// (common/redact.h), the -c command split the way bpftrace splits it.
+std::string describe_bpftrace_argv(const std::vector<std::string>& argv);
+// The -c command, redacted, word by word as bpftrace runs it.
+std::string describe_command(std::string_view command);
+
 }  // namespace bto

@@ -14,7 +14,6 @@
 #include <optional>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -109,6 +108,7 @@ class BpftraceSourceImpl final : public BpftraceSource {
   ~BpftraceSourceImpl() override {
     ::close(wake_read_);
     ::close(wake_write_);
+    if (command_output_fd_ >= 0) ::close(command_output_fd_);
   }
 
   void check() override {
@@ -129,6 +129,7 @@ class BpftraceSourceImpl final : public BpftraceSource {
         return result;
       }
     }
+    if (!open_command_output(result)) return result;
     const auto argv = build_bpftrace_argv(options_, facts_.bpftrace_path);
     milliseconds backoff = options_.initial_restart_backoff;
     for (int attempt = 0;; ++attempt) {
@@ -157,6 +158,30 @@ class BpftraceSourceImpl final : public BpftraceSource {
     return start_time && start_time == facts_.target_start_time;
   }
 
+  // The -c command's destination file (command_output), opened once. False
+  // (with `result` saying why) when it cannot be.
+  bool open_command_output(SourceResult& result) {
+    if (options_.command.empty() || options_.command_output.empty() || command_output_fd_ >= 0) return true;
+    command_output_fd_ =
+        ::open(options_.command_output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+    if (command_output_fd_ >= 0) return true;
+    result.end = SourceEnd::kFailed;
+    result.message = fmt::format("cannot open the command's output file {}: {}",
+                                 quote_bytes(options_.command_output, 200), std::strerror(errno));
+    return false;
+  }
+
+  // Where the -c command's stdout (and, passed through, its stderr) goes; -1
+  // without a command (bpftrace's stdout is then the event pipe).
+  int command_stdout() const noexcept {
+    if (options_.command.empty()) return -1;
+    return command_output_fd_ >= 0 ? command_output_fd_ : STDOUT_FILENO;
+  }
+  int command_stderr() const noexcept {
+    if (options_.command.empty()) return -1;
+    return command_output_fd_ >= 0 ? command_output_fd_ : STDERR_FILENO;
+  }
+
   std::string failure_message(const std::string& what, const std::string& suffix) const {
     std::string message = fmt::format("{}{}", what, suffix);
     append_bpftrace_said(message, ring_.lines());
@@ -167,10 +192,10 @@ class BpftraceSourceImpl final : public BpftraceSource {
   // could not be spawned (`result` says why).
   std::optional<RunOutcome> run_bpftrace(const std::vector<std::string>& argv, int attempt, LineHandler& lines,
                                          SourceResult& result) {
-    spdlog::info("starting {}", fmt::join(argv, " "));
+    spdlog::info("starting {}", describe_bpftrace_argv(argv));
     std::unique_ptr<ChildProcess> child;
     try {
-      child = spawn_child(facts_.bpftrace_path, argv);
+      child = spawn_child(facts_.bpftrace_path, argv, SpawnOptions{command_stdout()});
     } catch (const StartupError& e) {
       result.end = SourceEnd::kFailed;
       result.message = e.what();
@@ -338,7 +363,7 @@ class BpftraceSourceImpl final : public BpftraceSource {
   RunOutcome supervise(ChildProcess& child, LineHandler& lines) {
     ring_.clear();
     StdoutFilter out_handler(lines, stats_, ring_, log_);
-    StderrSink err_handler(stats_, ring_, log_);
+    StderrSink err_handler(stats_, ring_, log_, command_stderr(), &out_handler);
     LineReader out(child.stdout_fd(), options_.max_line_bytes, options_.read_chunk_bytes);
     const size_t coalesce_below = coalesce_threshold(enlarge_pipe(child.stdout_fd()));
     LineReader err(child.stderr_fd(), kStderrLineBytes, kStderrLineBytes);
@@ -399,6 +424,7 @@ class BpftraceSourceImpl final : public BpftraceSource {
   std::atomic<int> current_pid_{0};
   int wake_read_ = -1;
   int wake_write_ = -1;
+  int command_output_fd_ = -1;  // command_output's file, once opened
   OutputRing ring_;
   RateLimitedLog log_{20, std::chrono::seconds(10)};
   const std::function<void()>* tick_ = nullptr;

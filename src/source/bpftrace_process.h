@@ -24,8 +24,12 @@
 // stdout lines that do not start with '{' are bpftrace's own messages (e.g.
 // "No probes to attach"), not events: they are logged, counted in
 // SourceStats::message_lines and kept for diagnosis, never passed on.
-// With `command` (-c), bpftrace runs the target with bpftrace's stdout, so the
-// target's own output lands there too and is logged the same way.
+// With `command` (-c), the target is not trusted (issue 17.3): bpftrace writes
+// its events to its descriptor 3 (`-o /dev/fd/3`), so the target's stdout is
+// never decoded; the target's stdout and stderr go where `command_output`
+// says (ours by default). The target's stderr reaches us through bpftrace's
+// stderr: after attached_probes it is passed through there, not logged as
+// bpftrace's. Both get our environment minus the exporter credentials.
 
 #include <atomic>
 #include <chrono>
@@ -53,7 +57,10 @@ struct SourceOptions {
   // probes fire too.
   std::string mode = "usdt";
   std::vector<std::string> extra_args;  // after the script: bpftrace options or positional $1..
-  std::string command;                  // -c: one argv element; bpftrace itself splits it
+  std::string command;                  // -c: one argv element; bpftrace itself splits it at spaces
+  // Where the -c command's stdout and stderr go: "" = our own stdout and
+  // stderr, else a file path (appended, created 0600; "/dev/null" to discard).
+  std::string command_output;
   RestartPolicy restart = RestartPolicy::kOnFailure;
   std::chrono::milliseconds initial_restart_backoff{1000};
   std::chrono::milliseconds max_restart_backoff{30000};

@@ -73,8 +73,11 @@ void set_nonblocking(int fd) {
 
 // Only async-signal-safe calls between fork and exec: the parent may have
 // other threads holding locks (the logger, the allocator).
+// Descriptor 3 of a child spawned with a stdout passthrough: the event pipe.
+constexpr int kEventsFd = 3;
+
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, pid_t parent, int stdout_fd,
-                             int stderr_fd, int error_fd) {
+                             int stderr_fd, int error_fd, int passthrough_fd) {
   auto fail = [error_fd](int error) { fail_in_child(error_fd, error); };
   if (::setpgid(0, 0) != 0) fail(errno);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(errno);
@@ -96,11 +99,22 @@ void set_nonblocking(int fd) {
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) fail(errno);
   if (::dup2(null_fd, STDIN_FILENO) < 0) fail(errno);
-  if (::dup2(stdout_fd, STDOUT_FILENO) < 0) fail(errno);
+  unsigned first_closed = 3;
+  if (passthrough_fd >= 0) {
+    // Stdout is the passthrough; the event pipe moves to 3 (dup2 clears
+    // close-on-exec there). In that order: the passthrough may itself be 3,
+    // while the pipe's write end, made after it, is above 3 (its read end
+    // took the lowest free descriptor).
+    if (::dup2(passthrough_fd, STDOUT_FILENO) < 0) fail(errno);
+    if (::dup2(stdout_fd, kEventsFd) < 0) fail(errno);
+    first_closed = kEventsFd + 1;
+  } else if (::dup2(stdout_fd, STDOUT_FILENO) < 0) {
+    fail(errno);
+  }
   if (::dup2(stderr_fd, STDERR_FILENO) < 0) fail(errno);
   // Descriptors the application opened without O_CLOEXEC must not leak into
   // bpftrace (a leaked socket or pipe end keeps peers from seeing EOF).
-  ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+  ::syscall(SYS_close_range, first_closed, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
   ::execve(path, argv, envp);
   fail_in_child(error_fd, errno);
 }
@@ -186,7 +200,8 @@ class ChildProcessImpl final : public ChildProcess {
 
 }  // namespace
 
-std::unique_ptr<ChildProcess> spawn_child(const std::string& path, const std::vector<std::string>& argv) {
+std::unique_ptr<ChildProcess> spawn_child(const std::string& path, const std::vector<std::string>& argv,
+                                          const SpawnOptions& options) {
   Pipe out = make_pipe();
   Pipe err = make_pipe();
   Pipe exec_error = make_pipe();
@@ -207,7 +222,7 @@ std::unique_ptr<ChildProcess> spawn_child(const std::string& path, const std::ve
   if (pid < 0) throw StartupError(fmt::format("cannot fork to start {}: {}", path, std::strerror(errno)));
   if (pid == 0) {
     exec_child(path.c_str(), raw_argv.data(), raw_env.data(), parent, out.write.get(), err.write.get(),
-               exec_error.write.get());
+               exec_error.write.get(), options.stdout_passthrough);
   }
   // Also set it from the parent: whoever runs first, the group exists before
   // we might signal it.

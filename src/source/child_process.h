@@ -45,10 +45,20 @@ class ChildProcess {
   virtual std::optional<int> exit_status() const noexcept = 0;
 };
 
+struct SpawnOptions {
+  // -1: the child's stdout is the pipe read through stdout_fd(). Otherwise
+  // the child's stdout is this descriptor of ours (our own stdout, a file),
+  // and the pipe read through stdout_fd() is the child's descriptor 3
+  // instead: `bpftrace -o /dev/fd/3 -c CMD` writes its events there while CMD
+  // inherits this stdout (issue 17.3: the target's output is not the event stream).
+  int stdout_passthrough = -1;
+};
+
 // Throws StartupError when the program cannot be executed (the errno of the
 // failed execve is reported back through a close-on-exec pipe) or when
 // pipe/fork fail. argv[0] is passed as is; `path` is what gets executed.
-std::unique_ptr<ChildProcess> spawn_child(const std::string& path, const std::vector<std::string>& argv);
+std::unique_ptr<ChildProcess> spawn_child(const std::string& path, const std::vector<std::string>& argv,
+                                          const SpawnOptions& options = {});
 
 // "exit code 3", "killed by signal 9 (Killed)".
 std::string describe_wait_status(int wait_status);

@@ -1,5 +1,9 @@
 #include "source/output_filter.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "source/bpftrace_diagnosis.h"
 
 namespace bto {
@@ -35,8 +39,25 @@ void StdoutFilter::on_oversized_line(std::string_view prefix, size_t length) {
   next_.on_oversized_line(prefix, length);
 }
 
+void StderrSink::pass_through(std::string_view text) const {
+  std::string out(text);
+  out.push_back('\n');
+  std::string_view rest(out);
+  while (!rest.empty()) {
+    const ssize_t n = ::write(passthrough_, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // our stderr closed or full: the line is not ours to count
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
 void StderrSink::on_line(std::string_view line) {
   stats_.stderr_lines.fetch_add(1, std::memory_order_relaxed);
+  if (passing_through()) {
+    ring_.add(line);  // bpftrace's own late errors arrive here too: keep them for a diagnosis
+    pass_through(line);
+    return;
+  }
   if (is_harmless_bpftrace_message(line)) {
     spdlog::debug("bpftrace: {}", quote_bytes(line, 400));
     return;
@@ -48,6 +69,10 @@ void StderrSink::on_line(std::string_view line) {
 void StderrSink::on_oversized_line(std::string_view prefix, size_t length) {
   stats_.stderr_lines.fetch_add(1, std::memory_order_relaxed);
   ring_.add(prefix);
+  if (passing_through()) {
+    pass_through(fmt::format("{}... ({} bytes, cut)", prefix, length));
+    return;
+  }
   log_.warn("bpftrace: {}... ({} bytes)", quote_bytes(prefix, 400), length);
 }
 

@@ -50,17 +50,27 @@ class StdoutFilter final : public LineHandler {
 };
 
 // bpftrace's stderr: logged (rate-limited) and kept, except harmless noise.
+// With a -c command, the command's stderr arrives here too once it runs
+// (after attached_probes): from then on lines are copied to `passthrough`
+// (the command's destination) as they are, not logged as bpftrace's.
 class StderrSink final : public LineHandler {
  public:
-  StderrSink(SourceStats& stats, OutputRing& ring, RateLimitedLog& log) : stats_(stats), ring_(ring), log_(log) {}
+  StderrSink(SourceStats& stats, OutputRing& ring, RateLimitedLog& log, int passthrough = -1,
+             const StdoutFilter* events = nullptr)
+      : stats_(stats), ring_(ring), log_(log), passthrough_(passthrough), events_(events) {}
 
   void on_line(std::string_view line) override;
   void on_oversized_line(std::string_view prefix, size_t length) override;
 
  private:
+  bool passing_through() const noexcept { return passthrough_ >= 0 && events_ != nullptr && events_->attached(); }
+  void pass_through(std::string_view text) const;
+
   SourceStats& stats_;
   OutputRing& ring_;
   RateLimitedLog& log_;
+  int passthrough_;
+  const StdoutFilter* events_;
 };
 
 }  // namespace bto

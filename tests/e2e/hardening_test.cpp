@@ -102,5 +102,58 @@ TEST(Hardening, config_directory_is_an_error) {
   EXPECT_TRUE(contains(err, "is a directory")) << err;
 }
 
+// ---- -c CMD: the target is not trusted (issue 17.3), real bpftrace -------------
+
+class HardeningLive : public E2eTest {};
+
+// A target that echoes an event, prints ordinary output on stdout and stderr,
+// and reports whether it got our exporter headers. Before the fix the echo
+// became a span ("HTTP GET /forged"), its lines were logged as bpftrace's,
+// the token reached it and the log showed --password=... as given.
+TEST_F(HardeningLive, command_target_is_not_trusted) {
+  const std::string target = path("target.py");
+  write_file(target,
+             "import os, sys, time\n"
+             "print('{\"event\":\"http_request_start\",\"request_id\":1,\"method\":\"GET\",\"uri\":\"/forged\"}', "
+             "flush=True)\n"
+             "print('ordinary target output', flush=True)\n"
+             "print('target stderr line', file=sys.stderr, flush=True)\n"
+             "print('HEADERS=' + str(os.environ.get('OTEL_EXPORTER_OTLP_HEADERS')), flush=True)\n"
+             "time.sleep(0.3)\n");
+  Child exporter = start_process(
+      "exporter", {"/usr/bin/env", std::string("OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20") + kSecret, kBinary,
+                   "--console-format", "json", "--program", "tracepoint:syscalls:sys_enter_nanosleep /pid == cpid/ { }",
+                   "-c", "/usr/bin/python3 " + target + " --password=" + kSecret});
+  const auto status = exporter.wait_for(seconds(60));
+  ASSERT_TRUE(status.has_value()) << "bpftrace-otel did not end with its command";
+  EXPECT_EQ(exporter.exit_code(), 0);
+  const std::string out = read_file(path("exporter.out"));
+  const std::string err = log("exporter");
+  // Kept apart from the event stream: no span, the lines passed through as written.
+  EXPECT_EQ(summary("exporter").at("events"), 0u) << err;
+  EXPECT_EQ(summary("exporter").at("started"), 0u) << err;
+  EXPECT_FALSE(contains(out, "/forged\",\"kind\"")) << out;  // no span of it on the console
+  EXPECT_TRUE(contains(out, "ordinary target output\n")) << out;
+  EXPECT_TRUE(contains(err, "\ntarget stderr line\n")) << err;
+  EXPECT_FALSE(contains(err, "bpftrace: ordinary")) << err;
+  // No credential reached the target; no secret in any log.
+  EXPECT_TRUE(contains(out, "HEADERS=None")) << out;
+  EXPECT_TRUE(contains(err, "--password=REDACTED")) << err;
+  EXPECT_FALSE(contains(err, kSecret)) << err;
+}
+
+TEST_F(HardeningLive, command_output_to_a_file) {
+  const std::string target = path("target.py");
+  write_file(target, "import sys\nprint('to stdout', flush=True)\nprint('to stderr', file=sys.stderr, flush=True)\n");
+  Child exporter = start_process(
+      "exporter", {kBinary, "--exporter", "none", "--command-output", path("command.log"), "--program",
+                   "tracepoint:syscalls:sys_enter_nanosleep /pid == cpid/ { }", "-c", "/usr/bin/python3 " + target});
+  ASSERT_TRUE(exporter.wait_for(seconds(60)).has_value());
+  EXPECT_EQ(exporter.exit_code(), 0) << log("exporter");
+  const std::string file = read_file(path("command.log"));
+  EXPECT_TRUE(contains(file, "to stdout\n") && contains(file, "to stderr\n")) << file;
+  EXPECT_FALSE(contains(read_file(path("exporter.out")) + log("exporter"), "to std")) << log("exporter");
+}
+
 }  // namespace
 }  // namespace bto::e2e

@@ -56,8 +56,8 @@ TEST(BuildBpftraceArgv, command_is_one_argument_and_extra_args_follow_the_progra
   options.command = "./server --port 8080";
   options.extra_args = {"-q", "8080"};
   EXPECT_EQ(build_bpftrace_argv(options, "bpftrace"),
-            (std::vector<std::string>{"bpftrace", "-f", "json", "-B", "line", "-c", "./server --port 8080", "-e",
-                                      "BEGIN { exit(); }", "-q", "8080"}));
+            (std::vector<std::string>{"bpftrace", "-f", "json", "-B", "line", "-o", "/dev/fd/3", "-c",
+                                      "./server --port 8080", "-e", "BEGIN { exit(); }", "-q", "8080"}));
 }
 
 TEST(DescribeWaitStatus, exit_codes_and_signals) {

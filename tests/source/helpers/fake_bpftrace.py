@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """A stand-in for bpftrace in the process supervision tests.
 
-Called with bpftrace's argv (-f json -B line [-p PID] [-c CMD] SCRIPT|-e PROGRAM
-[extra...]); the script (file or -e text) is not bpftrace code but a list of
-steps, one per line:
+Called with bpftrace's argv (-f json -B line [-p PID] [-o FILE] [-c CMD]
+SCRIPT|-e PROGRAM [extra...]); the script (file or -e text) is not bpftrace
+code but a list of steps, one per line. Like bpftrace, records go to -o FILE
+when given (else stdout):
 
   out TEXT           print TEXT on stdout        err TEXT      print TEXT on stderr
   attach             print bpftrace's attached_probes record
@@ -15,12 +16,15 @@ steps, one per line:
   kill SIGNAME       kill ourselves with the signal
   count FILE         add one to the run counter kept in FILE
   on_run N STEP...   do STEP only on run N (as counted by `count`)
+  command            run the -c command (split at spaces, like bpftrace) with our
+                     stdout, stderr and environment, and wait for it
 
 Like bpftrace, SIGINT and SIGTERM print a map record and exit 0 unless ignored.
 """
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -30,19 +34,33 @@ def emit(stream, text):
     stream.flush()
 
 
+events = sys.stdout  # -o FILE replaces it
+
+
 def on_stop(signo, frame):
-    emit(sys.stdout, '{"type": "map", "data": {"@stopped_by": %d}}' % signo)
+    emit(events, '{"type": "map", "data": {"@stopped_by": %d}}' % signo)
     sys.exit(0)
 
 
 def main():
     args = sys.argv[1:]
+    global events
     steps = None
+    output = None
+    command = None
     i = 0
     positional = []
     while i < len(args):
         a = args[i]
-        if a in ("-f", "-B", "-p", "-c"):
+        if a in ("-f", "-B", "-p"):
+            i += 2
+            continue
+        if a == "-o":
+            output = args[i + 1]
+            i += 2
+            continue
+        if a == "-c":
+            command = args[i + 1]
             i += 2
             continue
         if a == "-e":
@@ -55,6 +73,8 @@ def main():
         with open(positional[0]) as f:
             steps = f.read()
 
+    if output is not None:
+        events = open(output, "w")
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGTERM, on_stop)
     run = 0
@@ -70,23 +90,23 @@ def main():
         op = words[0]
         rest = line[len(op) + 1:] if len(line) > len(op) else ""
         if op == "out":
-            emit(sys.stdout, rest)
+            emit(events, rest)
         elif op == "err":
             emit(sys.stderr, rest)
         elif op == "attach":
-            emit(sys.stdout, '{"type": "attached_probes", "data": {"probes": 1}}')
+            emit(events, '{"type": "attached_probes", "data": {"probes": 1}}')
         elif op == "argv":
-            emit(sys.stdout, json.dumps({"argv": sys.argv[1:]}))
+            emit(events, json.dumps({"argv": sys.argv[1:]}))
         elif op == "identity":
             mask = ""
             with open("/proc/self/status") as f:
                 for status_line in f:
                     if status_line.startswith("SigBlk:"):
                         mask = status_line.split()[1]
-            emit(sys.stdout, json.dumps({"pid": os.getpid(), "pgid": os.getpgid(0),
+            emit(events, json.dumps({"pid": os.getpid(), "pgid": os.getpgid(0),
                                          "stdin": os.readlink("/proc/self/fd/0"), "sigmask": mask}))
         elif op == "blast":
-            out = sys.stdout
+            out = events
             for n in range(int(words[1])):
                 out.write('{"type": "printf", "data": "%d"}\n' % n)
             out.flush()
@@ -98,10 +118,10 @@ def main():
         elif op == "ignore":
             signal.signal(getattr(signal, words[1]), signal.SIG_IGN)
         elif op == "exit":
-            sys.stdout.flush()
+            events.flush()
             os._exit(int(words[1]))
         elif op == "kill":
-            sys.stdout.flush()
+            events.flush()
             os.kill(os.getpid(), getattr(signal, words[1]))
             time.sleep(5)
         elif op == "count":
@@ -113,6 +133,8 @@ def main():
             run += 1
             with open(words[1], "w") as f:
                 f.write(str(run))
+        elif op == "command":
+            subprocess.run([w for w in command.split(" ") if w])
         else:
             emit(sys.stderr, "fake_bpftrace: unknown step " + op)
             os._exit(99)
