@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/saturating.h"
 #include "decode/decoder.h"
 #include "fuzz_support.h"
 
@@ -39,7 +40,7 @@ class CheckingSink final : public EventSink {
     }
     ++events_;
   }
-  void on_lost_events(uint64_t count) override { lost_ += count; }
+  void on_lost_events(uint64_t count) override { lost_ = saturating_sum(lost_, count); }  // as the decoder counts
 
   uint64_t events_ = 0;
   uint64_t lost_ = 0;

@@ -4,6 +4,7 @@
 
 #include "decode/json_decoder.h"
 
+#include "common/saturating.h"
 #include "decode/quoted.h"
 #include "decode/utf8.h"
 
@@ -138,7 +139,8 @@ void JsonDecoder::dispatch_record(const Scan& scan, std::string_view line, Event
       return deliver(scan, line, sink);
     case RecordType::kLostEvents:
       bump(stats_.ignored_records);
-      bump(stats_.lost_events, scan.lost);
+      if (scan.lost == 0) return;  // a record of nothing lost says nothing ("lost 0 events")
+      saturating_add(stats_.lost_events, scan.lost);
       lost_events_log_.warn("decode: bpftrace lost {} events (its per-CPU buffers overflowed)", scan.lost);
       sink.on_lost_events(scan.lost);
       return;
@@ -194,10 +196,76 @@ error_code JsonDecoder::read_lost_events(od::value& data, Scan& scan) {
     if (error_code error = field.unescaped_key().get(key)) return error;
     if (key != "events") continue;
     uint64_t count = 0;
-    if (!field.value().get_uint64().get(count)) scan.lost += count;
+    if (!field.value().get_uint64().get(count)) scan.lost = saturating_sum(scan.lost, count);
   }
   return simdjson::SUCCESS;
 }
+
+namespace {
+
+// simdjson's own nesting limit for a document.
+constexpr int kMaxValidatedDepth = 1024;
+
+error_code validate_value(od::value value, int depth);
+
+error_code validate_array(od::array array, int depth) {
+  if (depth > kMaxValidatedDepth) return simdjson::DEPTH_ERROR;
+  for (auto element : array) {
+    od::value value;
+    if (error_code error = element.get(value)) return error;
+    if (error_code error = validate_value(value, depth)) return error;
+  }
+  return simdjson::SUCCESS;
+}
+
+error_code validate_object(od::object object, int depth) {
+  if (depth > kMaxValidatedDepth) return simdjson::DEPTH_ERROR;
+  for (auto member : object) {
+    if (error_code error = member.error()) return error;
+    std::string_view key;
+    if (error_code error = member.value_unsafe().unescaped_key().get(key)) return error;
+    if (error_code error = validate_value(member.value_unsafe().value(), depth)) return error;
+  }
+  return simdjson::SUCCESS;
+}
+
+// Every value read to its end, nested ones included (no allocation).
+error_code validate_value(od::value value, int depth) {
+  od::json_type type{};
+  if (error_code error = value.type().get(type)) return error;
+  switch (type) {
+    case od::json_type::array: {
+      od::array array;
+      if (error_code error = value.get_array().get(array)) return error;
+      return validate_array(array, depth + 1);
+    }
+    case od::json_type::object: {
+      od::object object;
+      if (error_code error = value.get_object().get(object)) return error;
+      return validate_object(object, depth + 1);
+    }
+    case od::json_type::number: {
+      double d = 0;
+      return value.get_double().get(d);
+    }
+    case od::json_type::string: {
+      std::string_view text;
+      return value.get_string().get(text);
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      return value.get_bool().get(b);
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (error_code error = value.is_null().get(is_null)) return error;
+      return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
+}  // namespace
 
 void JsonDecoder::reject_non_object(od::document& doc, od::json_type type, std::string_view text) {
   // Scalars are checked whole, so "42 requests" is broken JSON, not a number.
@@ -224,11 +292,18 @@ void JsonDecoder::reject_non_object(od::document& doc, od::json_type type, std::
       if (!error && !is_null) error = simdjson::N_ATOM_ERROR;
       break;
     }
-    case od::json_type::array:
+    case od::json_type::array: {
+      // On-Demand only reads what is asked for: walk the whole array so that
+      // "[[[[" or "[1 2]" count as malformed JSON, not as a valid non-object.
+      od::array array;
+      error = doc.get_array().get(array);
+      if (!error) error = validate_array(array, 1);
+      break;
+    }
     case od::json_type::object:
       break;
   }
-  if (!error && type != od::json_type::array && !at_document_end(doc)) error = simdjson::TRAILING_CONTENT;
+  if (!error && !at_document_end(doc)) error = simdjson::TRAILING_CONTENT;
   if (error) return malformed(error, text);
   bump(stats_.not_an_object);
   shape_log_.warn("decode: JSON value is not an event object: '{}'", Quoted{text});

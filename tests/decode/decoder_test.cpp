@@ -409,6 +409,32 @@ TEST_F(DecoderTest, valid_json_of_the_wrong_shape_is_not_an_object) {
   EXPECT_TRUE(sink_.events.empty());
 }
 
+// Issue 17.6: "[[[[" was counted as not_an_object: On-Demand never read past
+// the first bracket. Arrays are now read to their end.
+TEST_F(DecoderTest, broken_arrays_are_counted_as_json) {
+  for (const char* line : {"[[[[", "[1 2]", "[1,", "[1,]", R"([{"a":}])", "[[1],[2]", "[1] x", "[tru]",
+                           R"(["\q"])"}) {
+    feed(line);
+  }
+  EXPECT_EQ(counts(), (Counts{.lines = 9, .documents = 9, .malformed_json = 9}));
+  feed(R"([[1,[2,{"a":[null,true,"x",-1.5e3]}]],{}])");
+  EXPECT_EQ(counts().not_an_object, 1u);
+}
+
+// Issue 17.6: bpftrace's lost count is not ours to trust: it saturates
+// instead of wrapping, and a record of zero is no loss to report.
+TEST_F(DecoderTest, bpftrace_lost_count_saturates_and_zero_is_not_reported) {
+  feed(R"({"type": "lost_events", "data": {"events": 0}})");
+  EXPECT_TRUE(sink_.lost.empty());
+  EXPECT_EQ(counts().lost_events, 0u);
+  feed(R"({"type": "lost_events", "data": {"events": 18446744073709551615}})");
+  feed(R"({"type": "lost_events", "data": {"events": 5, "events": 18446744073709551615}})");
+  feed(R"({"type": "lost_events", "data": {"events": 7}})");
+  EXPECT_EQ(counts().lost_events, UINT64_MAX);
+  EXPECT_EQ(sink_.lost, (std::vector<uint64_t>{UINT64_MAX, UINT64_MAX, 7}));
+  EXPECT_EQ(counts().ignored_records, 4u);
+}
+
 TEST_F(DecoderTest, scalars_with_trailing_text_are_malformed) {
   feed("42 requests");
   feed(R"("a" "b")");
