@@ -221,7 +221,9 @@ class CorrelatorImpl final : public Correlator {
     const bool sampled = entry->sampled;
     SpanPtr span = detach(entry);
     handler.on_end(event, *span);
-    span->end_time_unix_ns = end_time(reserved, span->start_time_unix_ns, start_raw);
+    uint64_t early_ns = 0;
+    const uint64_t end = end_time(reserved, span->start_time_unix_ns, start_raw, early_ns);
+    emitter_.set_end(*span, end, early_ns);
     note_event_time(span->end_time_unix_ns);
     parents_.remember_ended(id.text, *span, sampled);
     bump(stats_.spans_ended);
@@ -376,17 +378,23 @@ class CorrelatorImpl final : public Correlator {
 
   // ---- fields ---------------------------------------------------------------
 
-  // start + duration, else the end's timestamp, else now; never before start.
-  // Two monotonic timestamps give start + (end - start) exactly, so a refresh
-  // of the monotonic -> wall offset between them cannot stretch the span.
-  uint64_t end_time(const ReservedFields& reserved, uint64_t start, uint64_t start_raw) noexcept {
+  // start + duration, else the end's timestamp, else now (SpanEmitter::set_end
+  // keeps it from preceding the start). Two monotonic timestamps give
+  // start + (end - start) exactly, so a refresh of the monotonic -> wall
+  // offset between them cannot stretch the span; `early_ns` says by how much
+  // such an end came before its start.
+  uint64_t end_time(const ReservedFields& reserved, uint64_t start, uint64_t start_raw, uint64_t& early_ns) noexcept {
     int64_t duration = 0;
     if (duration_of(reserved, duration)) return start + static_cast<uint64_t>(duration);
     uint64_t end = 0;
     uint64_t end_raw = 0;
     if (!timestamp_of(reserved, clock_, end, end_raw)) end = clock_.now_unix_ns();
-    if (start_raw != 0 && end_raw != 0) return end_raw >= start_raw ? start + (end_raw - start_raw) : start;
-    return std::max(end, start);
+    if (start_raw != 0 && end_raw != 0) {
+      if (end_raw >= start_raw) return start + (end_raw - start_raw);
+      early_ns = start_raw - end_raw;
+      return start;
+    }
+    return end;
   }
 
   // The latest start, end or point-event time so far: where spans given up at

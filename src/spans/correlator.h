@@ -93,11 +93,17 @@ struct CorrelatorStats {
   std::atomic<uint64_t> attribute_values_truncated{0};  // string values (and span names) cut to the limit
   std::atomic<uint64_t> attributes_dropped{0};          // beyond the attribute count limit
   std::atomic<uint64_t> families_rejected{0};           // events of a family beyond max_families
+  // Paired spans whose end came before their start (clock skew, reordered or
+  // forged timestamps): end set to start, marked with kEndBeforeStartKey.
+  std::atomic<uint64_t> end_before_start{0};
 };
 
 // The attribute of a span emitted without its pair, saying why: timeout,
 // evicted, superseded, shutdown or orphan_end.
 inline constexpr std::string_view kIncompleteKey = "bpftrace_otel.incomplete";
+// On a span whose end event was timestamped before its start: by how many
+// nanoseconds. OTLP needs end >= start, so the end is set to the start.
+inline constexpr std::string_view kEndBeforeStartKey = "bpftrace_otel.end_before_start_ns";
 
 class Correlator : public EventSink {
  public:

@@ -84,11 +84,16 @@ void HeldEnds::pair_with_held(SpanPtr span, HeldEnd* held, uint64_t start_raw, b
   apply_end_fields(*held->span, *span);
   const uint64_t start = span->start_time_unix_ns;
   uint64_t end = held->has_end_timestamp ? held->end_unix : held->arrival_unix;
+  uint64_t early_ns = 0;
   if (held->has_end_timestamp && start_raw != 0 && held->end_raw != 0) {
-    end = held->end_raw >= start_raw ? start + (held->end_raw - start_raw) : start;
+    early_ns = held->end_raw >= start_raw ? 0 : start_raw - held->end_raw;
+    end = early_ns == 0 ? start + (held->end_raw - start_raw) : start;
   }
-  if (held->has_duration) end = start + static_cast<uint64_t>(held->duration);
-  span->end_time_unix_ns = std::max(end, start);
+  if (held->has_duration) {
+    end = start + static_cast<uint64_t>(held->duration);
+    early_ns = 0;
+  }
+  emitter_.set_end(*span, end, early_ns);
   parents_.remember_ended(held->id, *span, sampled);
   unlink_held(held);
   bump(stats_.spans_ended);

@@ -4,6 +4,8 @@
 // capped, dropped and cut attributes counted, the observer told, then the
 // sampler's decision sends the span to the sink or back to the pool.
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -48,6 +50,17 @@ class SpanEmitter {
   // Span names and status messages are bounded like attribute values.
   void cap_text(std::string& text) noexcept {
     if (text.size() > limits_.attribute_value_length) cut_text(text);
+  }
+
+  // The end of a paired span. An end before the start (`early_ns` > 0: by
+  // that much) becomes the start, marked and counted, never an invalid span.
+  void set_end(SpanRecord& span, uint64_t end, uint64_t early_ns) noexcept {
+    span.end_time_unix_ns = end;
+    if (early_ns == 0 && end >= span.start_time_unix_ns) return;
+    if (early_ns == 0) early_ns = span.start_time_unix_ns - end;
+    span.end_time_unix_ns = span.start_time_unix_ns;
+    span.attributes.set_reserved_int(kEndBeforeStartKey, static_cast<int64_t>(std::min<uint64_t>(early_ns, INT64_MAX)));
+    bump(stats_.end_before_start);
   }
 
   // `family` is the event family, for the observer.

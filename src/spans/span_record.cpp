@@ -66,6 +66,10 @@ void AttributeList::set_reserved_string(std::string_view key, std::string_view v
   slot->string_value.assign(value);
 }
 
+void AttributeList::set_reserved_int(std::string_view key, int64_t value) {
+  slot_for(key, AttrType::kInt, true)->int_value = value;
+}
+
 void AttributeList::set_int(std::string_view key, int64_t value) {
   if (Attribute* slot = slot_for(key, AttrType::kInt)) slot->int_value = value;
 }

@@ -84,6 +84,7 @@ class AttributeList {
   // incomplete) must survive a span that is full of user attributes. `key`
   // must be a string literal (it is used as is if the key store is full).
   void set_reserved_string(std::string_view key, std::string_view value);
+  void set_reserved_int(std::string_view key, int64_t value);  // the same for an integer
   const Attribute* find(std::string_view key) const noexcept;
   bool remove(std::string_view key) noexcept;
   // Appends a slot without the duplicate check or the limits, for attributes

@@ -254,6 +254,9 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
             get(stats.gate.events_other_pid));
   m.counter("families_without_start_total", "Event families that had end events and never a start (warned once each).",
             get(stats.gate.families_without_start));
+  m.counter("spans_end_before_start_total",
+            "Spans whose end came before their start: ended at their start, marked bpftrace_otel.end_before_start_ns.",
+            get(c.end_before_start));
 
   // ---- export
   m.counter("spans_enqueued_total", "Finished spans accepted by the export queue.", get(e.spans_enqueued));
