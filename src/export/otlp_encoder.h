@@ -1,8 +1,9 @@
 #pragma once
 // ExportTraceServiceRequest encoders, straight from span records to bytes:
 // no message tree, and no allocation once `out` has grown to the batch size
-// (callers keep one buffer per exporter). One ResourceSpans with one
-// ScopeSpans holding every span of the batch.
+// (callers keep one buffer per exporter). One ResourceSpans per resource in
+// the batch (per traced process; spans naming none share `resource`, the
+// exporter's own), each with one ScopeSpans.
 
 #include <span>
 #include <string>

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "export/otlp_encoder.h"
+#include "export/resource_groups.h"
 
 namespace bto {
 namespace {
@@ -89,7 +90,8 @@ bool all_zero(std::span<const uint8_t> bytes) noexcept {
   return true;
 }
 
-void write_attributes(JsonWriter& w, const AttributeList& list) {
+// `close`: false leaves the array open for write_array() members.
+void write_attributes(JsonWriter& w, const AttributeList& list, bool close = true) {
   w.raw("[");
   bool first = true;
   for (const Attribute& a : list.items()) {
@@ -116,7 +118,22 @@ void write_attributes(JsonWriter& w, const AttributeList& list) {
     }
     w.raw("}}");
   }
-  w.ch(']');
+  if (close) w.ch(']');
+}
+
+void write_array(JsonWriter& w, const StringArrayAttribute& a) {
+  w.raw("{\"key\":");
+  w.string(a.key);
+  w.raw(",\"value\":{\"arrayValue\":{\"values\":[");
+  bool first = true;
+  for (const std::string& v : a.values) {
+    if (!first) w.ch(',');
+    first = false;
+    w.raw("{\"stringValue\":");
+    w.string(v);
+    w.ch('}');
+  }
+  w.raw("]}}}");
 }
 
 void write_span(JsonWriter& w, const SpanRecord& s) {
@@ -183,30 +200,49 @@ void write_span(JsonWriter& w, const SpanRecord& s) {
 
 void encode_otlp_json(const ResourceInfo& resource, std::span<const SpanRecord* const> spans,
                       std::string& out) {
+  thread_local ResourceGroups grouped;
+  grouped.assign(spans);
   out.clear();
   JsonWriter w(out);
-  w.raw("{\"resourceSpans\":[{\"resource\":{\"attributes\":");
-  write_attributes(w, resource.attributes);
-  w.raw("},\"scopeSpans\":[{\"scope\":{");
-  bool need_comma = false;
-  if (!resource.scope_name.empty()) {
-    w.raw("\"name\":");
-    w.string(resource.scope_name);
-    need_comma = true;
+  w.raw("{\"resourceSpans\":[");
+  bool first_group = true;
+  for (const ResourceGroup& group : grouped.groups()) {
+    if (!first_group) w.ch(',');
+    first_group = false;
+    w.raw("{\"resource\":{\"attributes\":");
+    const AttributeList& attributes = resource_attributes(group, resource);
+    if (group.resource != nullptr && !group.resource->arrays.empty()) {
+      write_attributes(w, attributes, false);
+      for (const StringArrayAttribute& a : group.resource->arrays) {
+        if (!attributes.empty() || &a != &group.resource->arrays.front()) w.ch(',');
+        write_array(w, a);
+      }
+      w.ch(']');
+    } else {
+      write_attributes(w, attributes);
+    }
+    w.raw("},\"scopeSpans\":[{\"scope\":{");
+    bool need_comma = false;
+    if (!resource.scope_name.empty()) {
+      w.raw("\"name\":");
+      w.string(resource.scope_name);
+      need_comma = true;
+    }
+    if (!resource.scope_version.empty()) {
+      if (need_comma) w.ch(',');
+      w.raw("\"version\":");
+      w.string(resource.scope_version);
+    }
+    w.raw("},\"spans\":[");
+    bool first = true;
+    for (const SpanRecord* s : grouped.spans_of(group)) {
+      if (!first) w.ch(',');
+      first = false;
+      write_span(w, *s);
+    }
+    w.raw("]}]}");
   }
-  if (!resource.scope_version.empty()) {
-    if (need_comma) w.ch(',');
-    w.raw("\"version\":");
-    w.string(resource.scope_version);
-  }
-  w.raw("},\"spans\":[");
-  bool first = true;
-  for (const SpanRecord* s : spans) {
-    if (!first) w.ch(',');
-    first = false;
-    write_span(w, *s);
-  }
-  w.raw("]}]}]}");
+  w.raw("]}");
 }
 
 }  // namespace bto

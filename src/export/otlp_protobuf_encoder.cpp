@@ -4,6 +4,7 @@
 
 #include "export/otlp_encoder.h"
 #include "export/protobuf_writer.h"
+#include "export/resource_groups.h"
 
 namespace bto {
 namespace {
@@ -14,7 +15,6 @@ using namespace protobuf;
 // common/v1, resource/v1).
 namespace request { constexpr uint32_t kResourceSpans = 1; }
 namespace resource_spans { constexpr uint32_t kResource = 1, kScopeSpans = 2; }
-namespace resource_msg { constexpr uint32_t kAttributes = 1; }
 namespace scope_spans { constexpr uint32_t kScope = 1, kSpans = 2; }
 namespace span {
 constexpr uint32_t kTraceId = 1, kSpanId = 2, kParentSpanId = 4, kName = 5, kKind = 6,
@@ -30,6 +30,10 @@ bool all_zero(std::span<const uint8_t> bytes) noexcept {
   }
   return true;
 }
+
+struct GroupSizes {
+  size_t resource, scope_spans, resource_spans;  // message bodies
+};
 
 // ---- sizing pass ----------------------------------------------------------
 
@@ -96,30 +100,45 @@ void write_span(Writer& w, const SpanRecord& s, size_t size) noexcept {
 void encode_otlp_protobuf(const ResourceInfo& resource, std::span<const SpanRecord* const> spans,
                           std::string& out) {
   // Each span's size is needed twice (the total, then its own length prefix):
-  // computed once. Per encoding thread, so it allocates only while growing.
-  // (A span is far below 4 GiB: lines, attributes and events are bounded.)
+  // computed once, and likewise each group's. Per encoding thread, so they
+  // allocate only while growing. (A span is far below 4 GiB: lines,
+  // attributes and events are bounded.)
+  thread_local ResourceGroups grouped;
   thread_local std::vector<uint32_t> span_sizes;
-  span_sizes.resize(spans.size());
-  size_t spans_total = 0;
-  for (size_t i = 0; i < spans.size(); ++i) {
-    const size_t size = span_size(*spans[i]);
-    span_sizes[i] = static_cast<uint32_t>(size);
-    spans_total += ld_size(scope_spans::kSpans, size);
+  thread_local std::vector<GroupSizes> group_sizes;
+  grouped.assign(spans);
+  const std::span<const SpanRecord* const> ordered = grouped.spans();
+  span_sizes.resize(ordered.size());
+  group_sizes.resize(grouped.groups().size());
+  const size_t scope = ld_size(scope_spans::kScope, scope_size(resource));
+  size_t total = 0;
+  for (size_t g = 0; g < grouped.groups().size(); ++g) {
+    const ResourceGroup& group = grouped.groups()[g];
+    size_t spans_total = 0;
+    for (size_t i = group.begin; i < group.end; ++i) {
+      const size_t size = span_size(*ordered[i]);
+      span_sizes[i] = static_cast<uint32_t>(size);
+      spans_total += ld_size(scope_spans::kSpans, size);
+    }
+    GroupSizes& sizes = group_sizes[g];
+    sizes.resource = resource_size(ResourceView(group.resource, resource));
+    sizes.scope_spans = scope + spans_total;
+    sizes.resource_spans =
+        ld_size(resource_spans::kResource, sizes.resource) + ld_size(resource_spans::kScopeSpans, sizes.scope_spans);
+    total += ld_size(request::kResourceSpans, sizes.resource_spans);
   }
-  const size_t resource_body = attributes_size(resource_msg::kAttributes, resource.attributes);
-  const size_t scope_spans_body = ld_size(scope_spans::kScope, scope_size(resource)) + spans_total;
-  const size_t resource_spans_body =
-      ld_size(resource_spans::kResource, resource_body) + ld_size(resource_spans::kScopeSpans, scope_spans_body);
-  const size_t total = ld_size(request::kResourceSpans, resource_spans_body);
 
   out.resize(total);  // keeps capacity: no allocation once the buffer has grown
   Writer w(out.data());
-  w.begin_message(request::kResourceSpans, resource_spans_body);
-  w.begin_message(resource_spans::kResource, resource_body);
-  write_attributes(w, resource_msg::kAttributes, resource.attributes);
-  w.begin_message(resource_spans::kScopeSpans, scope_spans_body);
-  write_scope(w, scope_spans::kScope, resource);
-  for (size_t i = 0; i < spans.size(); ++i) write_span(w, *spans[i], span_sizes[i]);
+  for (size_t g = 0; g < grouped.groups().size(); ++g) {
+    const ResourceGroup& group = grouped.groups()[g];
+    const GroupSizes& sizes = group_sizes[g];
+    w.begin_message(request::kResourceSpans, sizes.resource_spans);
+    write_resource(w, resource_spans::kResource, ResourceView(group.resource, resource), sizes.resource);
+    w.begin_message(resource_spans::kScopeSpans, sizes.scope_spans);
+    write_scope(w, scope_spans::kScope, resource);
+    for (size_t i = group.begin; i < group.end; ++i) write_span(w, *ordered[i], span_sizes[i]);
+  }
   assert(w.position() == out.data() + total);
 }
 

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "export/span_exporter.h"
@@ -86,7 +88,8 @@ class Writer {
 // ---- common/v1: KeyValue, AnyValue, InstrumentationScope ------------------
 
 namespace key_value { inline constexpr uint32_t kKey = 1, kValue = 2; }
-namespace any_value { inline constexpr uint32_t kString = 1, kBool = 2, kInt = 3, kDouble = 4; }
+namespace any_value { inline constexpr uint32_t kString = 1, kBool = 2, kInt = 3, kDouble = 4, kArray = 5; }
+namespace array_value { inline constexpr uint32_t kValues = 1; }
 namespace scope { inline constexpr uint32_t kName = 1, kVersion = 2; }
 
 inline size_t any_value_size(const Attribute& a) noexcept {
@@ -125,6 +128,64 @@ inline void write_attributes(Writer& w, uint32_t field, const AttributeList& lis
       case AttrType::kDouble: w.double_field(any_value::kDouble, a.double_value); break;
     }
   }
+}
+
+// string[] attributes (process.command_args) as KeyValue{key, AnyValue{array_value}}.
+inline size_t array_body_size(const StringArrayAttribute& a) noexcept {
+  size_t n = 0;
+  for (const std::string& v : a.values) n += ld_size(array_value::kValues, ld_size(any_value::kString, v.size()));
+  return n;
+}
+
+inline size_t array_key_value_size(const StringArrayAttribute& a) noexcept {
+  return ld_size(key_value::kKey, a.key.size()) +
+         ld_size(key_value::kValue, ld_size(any_value::kArray, array_body_size(a)));
+}
+
+inline size_t arrays_size(uint32_t field, std::span<const StringArrayAttribute> arrays) noexcept {
+  size_t n = 0;
+  for (const StringArrayAttribute& a : arrays) n += ld_size(field, array_key_value_size(a));
+  return n;
+}
+
+inline void write_arrays(Writer& w, uint32_t field, std::span<const StringArrayAttribute> arrays) noexcept {
+  for (const StringArrayAttribute& a : arrays) {
+    w.begin_message(field, array_key_value_size(a));
+    w.string(key_value::kKey, a.key);
+    const size_t body = array_body_size(a);
+    w.begin_message(key_value::kValue, ld_size(any_value::kArray, body));
+    w.begin_message(any_value::kArray, body);
+    for (const std::string& v : a.values) {
+      w.begin_message(array_value::kValues, ld_size(any_value::kString, v.size()));
+      w.string(any_value::kString, v);
+    }
+  }
+}
+
+// ---- resource/v1: Resource --------------------------------------------------
+
+// A process's resource, or the exporter's own (`resource` null).
+struct ResourceView {
+  const AttributeList& attributes;
+  std::span<const StringArrayAttribute> arrays;
+
+  ResourceView(const Resource* resource, const ResourceInfo& own) noexcept
+      : attributes(resource != nullptr ? resource->attributes : own.attributes),
+        arrays(resource != nullptr ? std::span<const StringArrayAttribute>(resource->arrays)
+                                   : std::span<const StringArrayAttribute>()) {}
+};
+
+namespace resource_msg { inline constexpr uint32_t kAttributes = 1; }
+
+// The Resource message body.
+inline size_t resource_size(const ResourceView& r) noexcept {
+  return attributes_size(resource_msg::kAttributes, r.attributes) + arrays_size(resource_msg::kAttributes, r.arrays);
+}
+
+inline void write_resource(Writer& w, uint32_t field, const ResourceView& r, size_t body) noexcept {
+  w.begin_message(field, body);
+  write_attributes(w, resource_msg::kAttributes, r.attributes);
+  write_arrays(w, resource_msg::kAttributes, r.arrays);
 }
 
 // The InstrumentationScope message body (name, version).

@@ -6,7 +6,9 @@ namespace bto {
 
 size_t MetricsSnapshot::data_points() const noexcept {
   size_t n = 0;
-  for (const MetricStream& m : metrics) n += m.points.size();
+  for (const ResourceMetrics& r : resources) {
+    for (const MetricStream& m : r.metrics) n += m.points.size();
+  }
   return n;
 }
 
@@ -47,13 +49,13 @@ void copy_point(const SeriesTable& table, const Series& s, MetricKind kind, Metr
 
 }  // namespace
 
-void snapshot_instruments(const std::vector<Instrument>& instruments, MetricsSnapshot& out) {
+void snapshot_instruments(const std::vector<Instrument>& instruments, std::vector<MetricStream>& out) {
   size_t used = 0;
   for (const Instrument& instrument : instruments) {
     const SeriesTable& table = *instrument.table;
     if (table.series().empty()) continue;
-    if (out.metrics.size() <= used) out.metrics.emplace_back();
-    MetricStream& stream = out.metrics[used++];
+    if (out.size() <= used) out.emplace_back();
+    MetricStream& stream = out[used++];
     stream.name = instrument.name;
     stream.unit = instrument.unit;
     stream.description = instrument.description;
@@ -64,7 +66,7 @@ void snapshot_instruments(const std::vector<Instrument>& instruments, MetricsSna
       copy_point(table, table.series()[i], instrument.kind, stream.points[i]);
     }
   }
-  out.metrics.resize(used);
+  out.resize(used);
 }
 
 }  // namespace metrics_detail

@@ -19,8 +19,8 @@ struct Instrument {
   double scale = 1;            // bounds and values: seconds * scale
 };
 
-// Replaces out.metrics with the current totals of every instrument that has
+// Replaces `out` with the current totals of every instrument that has
 // points, reusing out's memory. The caller holds the tables' lock.
-void snapshot_instruments(const std::vector<Instrument>& instruments, MetricsSnapshot& out);
+void snapshot_instruments(const std::vector<Instrument>& instruments, std::vector<MetricStream>& out);
 
 }  // namespace bto::metrics_detail

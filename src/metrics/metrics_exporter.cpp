@@ -198,6 +198,23 @@ std::string origin_of(std::string_view url) {
   return std::string(url.substr(0, url.find('/', authority_start)));
 }
 
+void append_metric_text(std::string& out, const MetricStream& m) {
+  fmt::format_to(std::back_inserter(out), "  {} ({}, {})\n", m.name,
+                 m.kind == MetricKind::kHistogram ? "histogram" : "counter", m.unit.empty() ? "1" : m.unit);
+  for (const MetricPoint& p : m.points) {
+    out += "    ";
+    append_attributes(out, p.attributes);
+    if (m.kind == MetricKind::kCounter) {
+      fmt::format_to(std::back_inserter(out), " {}\n", p.count);
+      continue;
+    }
+    const double mean = p.count == 0 ? 0 : p.sum / static_cast<double>(p.count);
+    fmt::format_to(std::back_inserter(out), " count={} mean={:.6g} min={:.6g} max={:.6g} p50<={:.6g} p99<={:.6g}\n",
+                   p.count, mean, p.count == 0 ? 0 : p.min, p.count == 0 ? 0 : p.max,
+                   quantile_bound(p, m.bounds, 0.5), quantile_bound(p, m.bounds, 0.99));
+  }
+}
+
 }  // namespace
 
 void format_metrics_text(const MetricsSnapshot& snapshot, std::string& out) {
@@ -207,21 +224,13 @@ void format_metrics_text(const MetricsSnapshot& snapshot, std::string& out) {
   gmtime_r(&seconds, &utc);
   fmt::format_to(std::back_inserter(out), "metrics at {:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z (cumulative since start)\n",
                  utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
-  for (const MetricStream& m : snapshot.metrics) {
-    fmt::format_to(std::back_inserter(out), "  {} ({}, {})\n", m.name,
-                   m.kind == MetricKind::kHistogram ? "histogram" : "counter", m.unit.empty() ? "1" : m.unit);
-    for (const MetricPoint& p : m.points) {
-      out += "    ";
-      append_attributes(out, p.attributes);
-      if (m.kind == MetricKind::kCounter) {
-        fmt::format_to(std::back_inserter(out), " {}\n", p.count);
-        continue;
-      }
-      const double mean = p.count == 0 ? 0 : p.sum / static_cast<double>(p.count);
-      fmt::format_to(std::back_inserter(out), " count={} mean={:.6g} min={:.6g} max={:.6g} p50<={:.6g} p99<={:.6g}\n",
-                     p.count, mean, p.count == 0 ? 0 : p.min, p.count == 0 ? 0 : p.max,
-                     quantile_bound(p, m.bounds, 0.5), quantile_bound(p, m.bounds, 0.99));
+  for (const ResourceMetrics& r : snapshot.resources) {
+    if (r.resource) {
+      const Attribute* service = r.resource->attributes.find("service.name");
+      fmt::format_to(std::back_inserter(out), " process {} ({})\n", r.resource->pid,
+                     service != nullptr ? std::string_view(service->string_value) : std::string_view("?"));
     }
+    for (const MetricStream& m : r.metrics) append_metric_text(out, m);
   }
 }
 

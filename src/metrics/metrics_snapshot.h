@@ -28,11 +28,19 @@ struct MetricStream {
   std::vector<MetricPoint> points;
 };
 
+// The metrics of one resource: a traced process, or the exporter's own
+// resource (empty `resource`) for spans that name no process.
+struct ResourceMetrics {
+  ResourceRef resource;
+  std::vector<MetricStream> metrics;  // metrics without points are left out
+};
+
 // Cumulative temporality: every collection carries every attribute set seen
-// since start. Reused between collections (no allocation once grown).
+// since start, until the process it belongs to has exited (and its last
+// totals were collected once). Reused between collections.
 struct MetricsSnapshot {
   uint64_t time_unix_ns = 0;
-  std::vector<MetricStream> metrics;  // metrics without points are left out
+  std::vector<ResourceMetrics> resources;  // resources without points are left out
   size_t data_points() const noexcept;
 };
 

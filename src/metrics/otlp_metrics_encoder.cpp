@@ -1,6 +1,7 @@
 #include "metrics/otlp_metrics_encoder.h"
 
 #include <cassert>
+#include <vector>
 
 #include "export/protobuf_writer.h"
 
@@ -13,7 +14,6 @@ using namespace protobuf;
 // common/v1, resource/v1).
 namespace request { constexpr uint32_t kResourceMetrics = 1; }
 namespace resource_metrics { constexpr uint32_t kResource = 1, kScopeMetrics = 2; }
-namespace resource_msg { constexpr uint32_t kAttributes = 1; }
 namespace scope_metrics { constexpr uint32_t kScope = 1, kMetrics = 2; }
 namespace metric { constexpr uint32_t kName = 1, kDescription = 2, kUnit = 3, kSum = 7, kHistogram = 9; }
 namespace sum { constexpr uint32_t kDataPoints = 1, kTemporality = 2, kIsMonotonic = 3; }
@@ -126,22 +126,36 @@ void write_metric(Writer& w, const MetricStream& m, uint64_t time) noexcept {
 }  // namespace
 
 void encode_otlp_metrics_protobuf(const ResourceInfo& resource, const MetricsSnapshot& snapshot, std::string& out) {
-  size_t metrics_total = 0;
-  for (const MetricStream& m : snapshot.metrics) metrics_total += ld_size(scope_metrics::kMetrics, metric_size(m));
-  const size_t resource_body = attributes_size(resource_msg::kAttributes, resource.attributes);
-  const size_t scope_metrics_body = ld_size(scope_metrics::kScope, scope_size(resource)) + metrics_total;
-  const size_t resource_metrics_body = ld_size(resource_metrics::kResource, resource_body) +
-                                       ld_size(resource_metrics::kScopeMetrics, scope_metrics_body);
-  const size_t total = ld_size(request::kResourceMetrics, resource_metrics_body);
+  struct Sizes {
+    size_t resource, scope_metrics, resource_metrics;  // message bodies
+  };
+  thread_local std::vector<Sizes> sizes;
+  sizes.resize(snapshot.resources.size());
+  const size_t scope = ld_size(scope_metrics::kScope, scope_size(resource));
+  size_t total = 0;
+  for (size_t r = 0; r < snapshot.resources.size(); ++r) {
+    const ResourceMetrics& group = snapshot.resources[r];
+    size_t metrics_total = 0;
+    for (const MetricStream& m : group.metrics) metrics_total += ld_size(scope_metrics::kMetrics, metric_size(m));
+    Sizes& s = sizes[r];
+    s.resource = resource_size(ResourceView(group.resource.get(), resource));
+    s.scope_metrics = scope + metrics_total;
+    s.resource_metrics =
+        ld_size(resource_metrics::kResource, s.resource) + ld_size(resource_metrics::kScopeMetrics, s.scope_metrics);
+    total += ld_size(request::kResourceMetrics, s.resource_metrics);
+  }
 
   out.resize(total);
   Writer w(out.data());
-  w.begin_message(request::kResourceMetrics, resource_metrics_body);
-  w.begin_message(resource_metrics::kResource, resource_body);
-  write_attributes(w, resource_msg::kAttributes, resource.attributes);
-  w.begin_message(resource_metrics::kScopeMetrics, scope_metrics_body);
-  write_scope(w, scope_metrics::kScope, resource);
-  for (const MetricStream& m : snapshot.metrics) write_metric(w, m, snapshot.time_unix_ns);
+  for (size_t r = 0; r < snapshot.resources.size(); ++r) {
+    const ResourceMetrics& group = snapshot.resources[r];
+    const Sizes& s = sizes[r];
+    w.begin_message(request::kResourceMetrics, s.resource_metrics);
+    write_resource(w, resource_metrics::kResource, ResourceView(group.resource.get(), resource), s.resource);
+    w.begin_message(resource_metrics::kScopeMetrics, s.scope_metrics);
+    write_scope(w, scope_metrics::kScope, resource);
+    for (const MetricStream& m : group.metrics) write_metric(w, m, snapshot.time_unix_ns);
+  }
   assert(w.position() == out.data() + total);
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // ExportMetricsServiceRequest (opentelemetry/proto/collector/metrics/v1) in
-// the protobuf wire format, straight from a snapshot: one ResourceMetrics with
-// one ScopeMetrics; histograms and monotonic sums, cumulative temporality.
+// the protobuf wire format, straight from a snapshot: one ResourceMetrics per
+// resource (traced process, or `resource`, the exporter's own), each with one ScopeMetrics; histograms and monotonic sums, cumulative temporality.
 // Canonical output (fields in number order, minimal varints, packed repeated
 // scalars), so the official library re-serializes it to the same bytes. No
 // allocation once `out` has grown.

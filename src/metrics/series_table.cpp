@@ -1,5 +1,7 @@
 #include "metrics/series_table.h"
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 
 namespace bto::metrics_detail {
@@ -13,11 +15,19 @@ uint64_t unix_now_ns() noexcept {
 SeriesTable::SeriesTable(std::vector<std::string> keys, std::vector<double> bounds, size_t limit,
                          SpanMetricsStats& stats)
     : keys_(std::move(keys)), bounds_(std::move(bounds)), limit_(std::max<size_t>(limit, 1)), stats_(stats) {
-  size_t slots = 4;
-  while (slots < 2 * limit_) slots *= 2;
-  slots_.assign(slots, kEmpty);
-  mask_ = slots - 1;
-  series_.reserve(limit_);
+  slots_.assign(std::min<size_t>(16, std::bit_ceil(2 * limit_)), kEmpty);
+  mask_ = slots_.size() - 1;
+}
+
+void SeriesTable::grow() {
+  slots_.assign(slots_.size() * 2, kEmpty);
+  mask_ = slots_.size() - 1;
+  for (size_t i = 0; i < series_.size(); ++i) {
+    if (series_[i].overflow) continue;  // found by index, never by hash
+    size_t slot = series_[i].hash & mask_;
+    while (slots_[slot] != kEmpty) slot = (slot + 1) & mask_;
+    slots_[slot] = static_cast<int32_t>(i);
+  }
 }
 
 Series& SeriesTable::overflow_series() {

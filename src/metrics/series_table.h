@@ -2,7 +2,8 @@
 // Private to metrics/: the attribute sets (series) of one metric, or of two
 // metrics fed by the same measurements, found by hash. Bounded by the
 // cardinality limit: the last place is the overflow set. Recording into a
-// known set never allocates (the table is preallocated; series never move).
+// known set never allocates; a table starts small and grows (rehashing) only
+// when a new set is added, because every traced process has its own tables.
 
 #include <algorithm>
 #include <cstddef>
@@ -163,6 +164,10 @@ class SeriesTable {
         // The overflow set takes the last place (OpenTelemetry SDK: limit - 1 real sets).
         const size_t regular = series_.size() - (overflow_ == kEmpty ? 0 : 1);
         if (regular + 1 >= limit_) return overflow_series();
+        if ((series_.size() + 1) * 2 > slots_.size()) {
+          grow();
+          return find_or_add(values);
+        }
         slots_[slot] = static_cast<int32_t>(series_.size());
         return add_series(hash, values, false);
       }
@@ -174,6 +179,7 @@ class SeriesTable {
   }
 
   Series& overflow_series();
+  void grow();
   Series& add_series(uint64_t hash, std::span<const ValueView> values, bool overflow);
 
   std::vector<std::string> keys_;

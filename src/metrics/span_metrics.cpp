@@ -1,7 +1,10 @@
 #include "metrics/span_metrics.h"
 
+#include <array>
 #include <cmath>
 #include <mutex>
+#include <span>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -21,13 +24,6 @@ constexpr std::string_view kHttpFamily = "http_request";
 constexpr std::string_view kFamilyKey = "bpftrace.family";
 constexpr std::string_view kStatusKey = "otel.status_code";
 
-struct Derived {
-  DerivedMetric declared;
-  double scale = 1;  // ns -> the histogram's unit
-  std::unique_ptr<SeriesTable> table;
-  std::vector<ValueView> values;
-};
-
 double seconds_scale(std::string_view unit) noexcept {
   if (unit.empty() || unit == "s") return 1;
   if (unit == "ms") return 1e3;
@@ -36,22 +32,42 @@ double seconds_scale(std::string_view unit) noexcept {
   return 0;
 }
 
+// The series of one resource: a traced process, or the exporter's own (each
+// is what one OpenTelemetry SDK would keep, so the cardinality limit applies
+// per metric and resource).
+struct ResourceTables {
+  ResourceRef resource;
+  std::unique_ptr<SeriesTable> http;
+  std::unique_ptr<SeriesTable> generic;
+  std::vector<std::unique_ptr<SeriesTable>> derived;  // aligned with SpanMetricsImpl::derived_
+  std::vector<Instrument> instruments;
+};
+
+struct Derived {
+  DerivedMetric declared;
+  double scale = 1;  // ns -> the histogram's unit
+  std::vector<double> bounds;
+  std::vector<ValueView> values;  // reader-thread scratch
+};
+
 class SpanMetricsImpl final : public SpanMetrics {
  public:
-  SpanMetricsImpl(const SpanMetricsOptions& options, SpanMetricsStats& stats) : stats_(stats) {
-    const size_t limit = options.cardinality_limit;
-    http_table_ = std::make_unique<SeriesTable>(HttpMeasurement::keys(), options.duration_buckets, limit, stats);
-    generic_ = std::make_unique<SeriesTable>(std::vector<std::string>{std::string(kFamilyKey), std::string(kStatusKey)},
-                                             options.duration_buckets, limit, stats);
-    instruments_.push_back({std::string(kHttpServerDuration), "s", "Duration of HTTP server requests.",
-                            MetricKind::kHistogram, http_table_.get(), options.duration_buckets, 1});
-    instruments_.push_back({std::string(kSpanCount), "{span}",
-                            "Finished spans of families other than http_request, by family and status.",
-                            MetricKind::kCounter, generic_.get(), {}, 1});
-    instruments_.push_back({std::string(kSpanDuration), "s",
-                            "Duration of spans of families other than http_request.", MetricKind::kHistogram,
-                            generic_.get(), options.duration_buckets, 1});
-    for (const DerivedMetric& d : options.derived) add_derived(d, options.duration_buckets, limit);
+  SpanMetricsImpl(const SpanMetricsOptions& options, SpanMetricsStats& stats)
+      : stats_(stats),
+        limit_(options.cardinality_limit),
+        max_resources_(std::max<size_t>(options.max_resources, 1)),
+        buckets_(options.duration_buckets) {
+    for (const DerivedMetric& d : options.derived) {
+      Derived& derived = derived_.emplace_back();
+      derived.declared = d;
+      derived.values.resize(d.attributes.size());
+      const bool histogram = d.kind == DerivedMetric::Kind::kHistogram;
+      derived.scale = histogram ? seconds_scale(d.unit) : 1;
+      if (histogram) {
+        for (const double b : buckets_) derived.bounds.push_back(b * derived.scale);
+      }
+    }
+    own_ = add_tables(ResourceRef());
   }
 
   void on_span_finished(std::string_view family, const SpanRecord& span) noexcept override {
@@ -62,60 +78,128 @@ class SpanMetricsImpl final : public SpanMetrics {
     const double seconds = static_cast<double>(ns) / 1e9;
     try {
       // Attribute values are gathered before the lock: only the table update is inside.
-      if (family == kHttpFamily) {
-        const auto values = http_.values_of(span);
-        std::lock_guard lock(mutex_);
-        http_table_->record(values, seconds);
+      const bool http = family == kHttpFamily;
+      std::array<ValueView, 2> generic_values{ValueView::of(family), ValueView{}};
+      std::span<const ValueView> http_values;
+      if (http) {
+        http_values = http_.values_of(span);
       } else {
-        ValueView values[2] = {ValueView::of(family), {}};
-        if (span.status == StatusCode::kOk) values[1] = ValueView::of(std::string_view("OK"));
-        if (span.status == StatusCode::kError) values[1] = ValueView::of(std::string_view("ERROR"));
-        std::lock_guard lock(mutex_);
-        generic_->record(values, seconds);
+        if (span.status == StatusCode::kOk) generic_values[1] = ValueView::of(std::string_view("OK"));
+        if (span.status == StatusCode::kError) generic_values[1] = ValueView::of(std::string_view("ERROR"));
       }
       for (Derived& d : derived_) {
         if (d.declared.family != family) continue;
         for (size_t i = 0; i < d.values.size(); ++i) {
           d.values[i] = ValueView::of(span.attributes.find(d.declared.attributes[i]));
         }
-        std::lock_guard lock(mutex_);
-        d.table->record(d.values, seconds * d.scale);
+      }
+      std::lock_guard lock(mutex_);
+      ResourceTables& tables = tables_of(span.resource);
+      if (http) {
+        tables.http->record(http_values, seconds);
+      } else {
+        tables.generic->record(generic_values, seconds);
+      }
+      for (size_t i = 0; i < derived_.size(); ++i) {
+        const Derived& d = derived_[i];
+        if (d.declared.family == family) tables.derived[i]->record(d.values, seconds * d.scale);
       }
     } catch (const std::bad_alloc&) {
-      // Only a new attribute set allocates; losing one measurement beats dying.
+      // Only a new attribute set (or resource) allocates; losing one measurement beats dying.
     }
   }
 
   void collect(MetricsSnapshot& out) override {
     out.time_unix_ns = metrics_detail::unix_now_ns();
+    // References of the previous collection would make a retired process look alive.
+    for (ResourceMetrics& r : out.resources) r.resource.reset();
     std::lock_guard lock(mutex_);
-    metrics_detail::snapshot_instruments(instruments_, out);
+    size_t used = 0;
+    for (size_t t = 0; t < tables_.size();) {
+      ResourceTables& tables = *tables_[t];
+      if (out.resources.size() <= used) out.resources.emplace_back();
+      ResourceMetrics& r = out.resources[used];
+      metrics_detail::snapshot_instruments(tables.instruments, r.metrics);
+      if (!r.metrics.empty()) {
+        r.resource = tables.resource;
+        ++used;
+      }
+      // Held only by the tables and this snapshot: the process exited and
+      // none of its spans is left anywhere. This was its last collection.
+      if (tables.resource && tables.resource.get()->use_count() <= (r.resource ? 2u : 1u)) {
+        retire(t);
+      } else {
+        ++t;
+      }
+    }
+    out.resources.resize(used);
   }
 
  private:
-  void add_derived(const DerivedMetric& d, const std::vector<double>& duration_buckets, size_t limit) {
-    auto& derived = derived_.emplace_back();
-    derived.declared = d;
-    derived.values.resize(d.attributes.size());
-    const bool histogram = d.kind == DerivedMetric::Kind::kHistogram;
-    derived.scale = histogram ? seconds_scale(d.unit) : 1;
-    std::vector<double> bounds;
-    if (histogram) {
-      for (const double b : duration_buckets) bounds.push_back(b * derived.scale);
+  ResourceTables& tables_of(const ResourceRef& resource) {
+    const Resource* key = resource.get();
+    if (last_ != nullptr && last_->resource.get() == key) return *last_;
+    const auto found = by_resource_.find(key);
+    if (found != by_resource_.end()) return *(last_ = found->second);
+    if (tables_.size() > max_resources_) {  // the exporter's own tables do not count
+      stats_.resource_overflow_measurements.fetch_add(1, std::memory_order_relaxed);
+      return *own_;
     }
-    derived.table = std::make_unique<SeriesTable>(d.attributes, bounds, limit, stats_);
-    instruments_.push_back({d.name, histogram && d.unit.empty() ? "s" : d.unit, d.description,
-                            histogram ? MetricKind::kHistogram : MetricKind::kCounter, derived.table.get(), bounds,
-                            derived.scale});
+    return *(last_ = add_tables(resource));
+  }
+
+  ResourceTables* add_tables(const ResourceRef& resource) {
+    auto tables = std::make_unique<ResourceTables>();
+    tables->resource = resource;
+    tables->http = std::make_unique<SeriesTable>(HttpMeasurement::keys(), buckets_, limit_, stats_);
+    tables->generic = std::make_unique<SeriesTable>(
+        std::vector<std::string>{std::string(kFamilyKey), std::string(kStatusKey)}, buckets_, limit_, stats_);
+    tables->instruments.push_back({std::string(kHttpServerDuration), "s", "Duration of HTTP server requests.",
+                                   MetricKind::kHistogram, tables->http.get(), buckets_, 1});
+    tables->instruments.push_back({std::string(kSpanCount), "{span}",
+                                   "Finished spans of families other than http_request, by family and status.",
+                                   MetricKind::kCounter, tables->generic.get(), {}, 1});
+    tables->instruments.push_back({std::string(kSpanDuration), "s",
+                                   "Duration of spans of families other than http_request.", MetricKind::kHistogram,
+                                   tables->generic.get(), buckets_, 1});
+    for (const Derived& d : derived_) {
+      const bool histogram = d.declared.kind == DerivedMetric::Kind::kHistogram;
+      tables->derived.push_back(std::make_unique<SeriesTable>(d.declared.attributes, d.bounds, limit_, stats_));
+      tables->instruments.push_back({d.declared.name, histogram && d.declared.unit.empty() ? "s" : d.declared.unit,
+                                     d.declared.description,
+                                     histogram ? MetricKind::kHistogram : MetricKind::kCounter,
+                                     tables->derived.back().get(), d.bounds, d.scale});
+    }
+    ResourceTables* raw = tables.get();
+    tables_.push_back(std::move(tables));
+    by_resource_.emplace(resource.get(), raw);
+    stats_.resources.store(tables_.size(), std::memory_order_relaxed);
+    return raw;
+  }
+
+  void retire(size_t index) {
+    ResourceTables* tables = tables_[index].get();
+    if (last_ == tables) last_ = nullptr;
+    by_resource_.erase(tables->resource.get());
+    size_t series = 0;
+    series += tables->http->series().size() + tables->generic->series().size();
+    for (const auto& d : tables->derived) series += d->series().size();
+    stats_.series.fetch_sub(series, std::memory_order_relaxed);
+    tables_.erase(tables_.begin() + static_cast<std::ptrdiff_t>(index));
+    stats_.resources.store(tables_.size(), std::memory_order_relaxed);
   }
 
   SpanMetricsStats& stats_;
-  std::mutex mutex_;
-  std::unique_ptr<SeriesTable> http_table_;
-  std::unique_ptr<SeriesTable> generic_;
+  const size_t limit_;
+  const size_t max_resources_;
+  const std::vector<double> buckets_;
   std::vector<Derived> derived_;
-  std::vector<Instrument> instruments_;
-  HttpMeasurement http_;  // reader-thread scratch
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<ResourceTables>> tables_;  // own_ first, then in order of first span
+  std::unordered_map<const Resource*, ResourceTables*> by_resource_;
+  ResourceTables* own_ = nullptr;
+  ResourceTables* last_ = nullptr;  // the last span's, under the lock
+  HttpMeasurement http_;            // reader-thread scratch
 };
 
 }  // namespace

@@ -46,6 +46,10 @@ struct SpanMetricsOptions {
   std::vector<double> duration_buckets = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
                                           0.5,   0.75, 1,     2.5,  5,     7.5, 10};
   std::vector<DerivedMetric> derived;
+  // Resources (traced processes) with their own series; measurements of
+  // further ones go to the exporter's own resource, counted. Set from
+  // resource.max_processes.
+  size_t max_resources = 4096;
   // Full URL; resolved by config (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else
   // OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, else next to the traces URL).
   std::string endpoint;
@@ -57,6 +61,8 @@ struct SpanMetricsStats {
   std::atomic<uint64_t> spans_observed{0};
   std::atomic<uint64_t> series{0};                 // gauge: attribute sets over all metrics
   std::atomic<uint64_t> overflow_measurements{0};  // recorded into {otel.metric.overflow=true}
+  std::atomic<uint64_t> resources{0};              // gauge: resources with series (the exporter's own included)
+  std::atomic<uint64_t> resource_overflow_measurements{0};  // recorded under the exporter's own resource: max_resources
   std::atomic<uint64_t> export_requests{0};
   std::atomic<uint64_t> export_failures{0};  // collections whose export was given up
   std::atomic<uint64_t> data_points_exported{0};

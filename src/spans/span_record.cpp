@@ -122,6 +122,7 @@ void SpanRecord::reset() noexcept {
   attributes.set_limits(AttributeList::kUnlimited, AttributeList::kUnlimited);
   dropped_attributes_count = 0;
   events.clear();
+  resource.reset();
   depth = 0;
 }
 

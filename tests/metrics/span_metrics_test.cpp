@@ -59,8 +59,17 @@ std::map<std::string, std::string> attrs(const MetricPoint& p) {
   return out;
 }
 
+// The metrics of spans that name no process (the exporter's own resource).
+const std::vector<MetricStream>& own(const MetricsSnapshot& s) {
+  static const std::vector<MetricStream> none;
+  for (const ResourceMetrics& r : s.resources) {
+    if (!r.resource) return r.metrics;
+  }
+  return none;
+}
+
 const MetricStream* metric(const MetricsSnapshot& s, std::string_view name) {
-  for (const MetricStream& m : s.metrics) {
+  for (const MetricStream& m : own(s)) {
     if (m.name == name) return &m;
   }
   return nullptr;
@@ -89,8 +98,8 @@ TEST(SpanMetrics, http_duration_histogram_uses_semconv_buckets) {
     metrics->on_span_finished("http_request", legacy_http("GET", "/users/7", 200, ms * 1'000'000));
   }
   const MetricsSnapshot s = collect(*metrics);
-  ASSERT_EQ(s.metrics.size(), 1u);  // families seen: http_request only
-  const MetricStream& m = s.metrics[0];
+  ASSERT_EQ(own(s).size(), 1u);  // families seen: http_request only
+  const MetricStream& m = own(s)[0];
   EXPECT_EQ(m.name, "http.server.request.duration");
   EXPECT_EQ(m.unit, "s");
   EXPECT_EQ(m.kind, MetricKind::kHistogram);
@@ -123,9 +132,9 @@ TEST(SpanMetrics, legacy_and_stable_attribute_names_land_in_the_same_set) {
   target.attributes.set_string("http.status_code", "404");  // a string code is read too
   metrics->on_span_finished("http_request", target);
   const MetricsSnapshot s = collect(*metrics);
-  ASSERT_EQ(s.metrics.at(0).points.size(), 1u);
-  EXPECT_EQ(s.metrics[0].points[0].count, 4u);
-  EXPECT_EQ(attrs(s.metrics[0].points[0]).at("http.route"), "/users/{id}");
+  ASSERT_EQ(own(s).at(0).points.size(), 1u);
+  EXPECT_EQ(own(s)[0].points[0].count, 4u);
+  EXPECT_EQ(attrs(own(s)[0].points[0]).at("http.route"), "/users/{id}");
 }
 
 TEST(SpanMetrics, server_errors_carry_error_type_and_odd_methods_become_other) {
@@ -161,7 +170,7 @@ TEST(SpanMetrics, other_families_get_a_counter_and_a_histogram_by_family_and_sta
   metrics->on_span_finished("tls_handshake", span_of(30 * kMs, StatusCode::kError));
   metrics->on_span_finished("net_dial", span_of(1 * kMs, StatusCode::kOk));
   const MetricsSnapshot s = collect(*metrics);
-  ASSERT_EQ(s.metrics.size(), 2u);
+  ASSERT_EQ(own(s).size(), 2u);
   const MetricPoint* ok = point(s, "bpftrace.spans", {{"bpftrace.family", "tls_handshake"}});
   ASSERT_NE(ok, nullptr);
   EXPECT_EQ(ok->count, 2u);
@@ -312,11 +321,11 @@ TEST(SpanMetrics, collections_are_cumulative_and_reuse_the_snapshot) {
   metrics->on_span_finished("job", span_of(kMs));
   MetricsSnapshot s;
   metrics->collect(s);
-  const uint64_t start = s.metrics.at(0).points.at(0).start_time_unix_ns;
+  const uint64_t start = own(s).at(0).points.at(0).start_time_unix_ns;
   metrics->on_span_finished("job", span_of(kMs));
   metrics->collect(s);
-  EXPECT_EQ(s.metrics.at(0).points.at(0).count, 2u);
-  EXPECT_EQ(s.metrics.at(0).points.at(0).start_time_unix_ns, start);
+  EXPECT_EQ(own(s).at(0).points.at(0).count, 2u);
+  EXPECT_EQ(own(s).at(0).points.at(0).start_time_unix_ns, start);
   EXPECT_EQ(s.data_points(), 2u);  // counter + histogram
 }
 
@@ -331,8 +340,8 @@ TEST(SpanMetrics, concurrent_collection_sees_consistent_counts) {
   uint64_t last = 0;
   for (int i = 0; i < 200; ++i) {
     metrics->collect(s);
-    if (s.metrics.empty()) continue;
-    const MetricPoint& p = s.metrics[0].points[0];
+    if (s.resources.empty()) continue;
+    const MetricPoint& p = own(s)[0].points[0];
     uint64_t buckets = 0;
     for (uint64_t c : p.bucket_counts) buckets += c;
     EXPECT_EQ(buckets, p.count);
@@ -341,7 +350,97 @@ TEST(SpanMetrics, concurrent_collection_sees_consistent_counts) {
   }
   reader.join();
   metrics->collect(s);
-  EXPECT_EQ(s.metrics[0].points[0].count, static_cast<uint64_t>(kSpans));
+  EXPECT_EQ(own(s)[0].points[0].count, static_cast<uint64_t>(kSpans));
+}
+
+ResourceRef process(int64_t pid, const std::string& service) {
+  auto r = std::make_unique<Resource>();
+  r->pid = pid;
+  r->attributes.set_string("service.name", service);
+  return ResourceRef(std::move(r));
+}
+
+const ResourceMetrics* of(const MetricsSnapshot& s, const Resource* r) {
+  for (const ResourceMetrics& m : s.resources) {
+    if (m.resource.get() == r) return &m;
+  }
+  return nullptr;
+}
+
+TEST(SpanMetrics, each_process_resource_has_its_own_series) {
+  SpanMetricsStats stats;
+  auto metrics = create_span_metrics({}, stats);
+  const ResourceRef a = process(1, "a");
+  const ResourceRef b = process(2, "b");
+  for (int i = 0; i < 3; ++i) {
+    SpanRecord span = legacy_http("GET", "/x", 200, kMs);
+    span.resource = a;
+    metrics->on_span_finished("http_request", span);
+  }
+  SpanRecord job = span_of(kMs);
+  job.resource = b;
+  metrics->on_span_finished("job", job);
+  metrics->on_span_finished("http_request", legacy_http("GET", "/x", 200, kMs));  // names no process
+  MetricsSnapshot s;
+  metrics->collect(s);
+  ASSERT_EQ(s.resources.size(), 3u);
+  EXPECT_FALSE(s.resources[0].resource) << "the exporter's own resource comes first";
+  ASSERT_NE(of(s, a.get()), nullptr);
+  ASSERT_NE(of(s, b.get()), nullptr);
+  EXPECT_EQ(of(s, a.get())->metrics.size(), 1u);
+  EXPECT_EQ(of(s, a.get())->metrics[0].points[0].count, 3u);
+  EXPECT_EQ(of(s, b.get())->metrics.size(), 2u);  // bpftrace.spans + bpftrace.span.duration
+  EXPECT_EQ(own(s).at(0).points[0].count, 1u);
+  EXPECT_EQ(s.data_points(), 4u);
+  EXPECT_EQ(stats.resources, 3u);
+  std::string text;
+  format_metrics_text(s, text);
+  EXPECT_NE(text.find(" process 1 (a)\n  http.server.request.duration"), std::string::npos) << text;
+}
+
+TEST(SpanMetrics, an_exited_process_is_exported_once_more_then_forgotten) {
+  SpanMetricsStats stats;
+  auto metrics = create_span_metrics({}, stats);
+  ResourceRef cache_entry = process(7, "gone-soon");
+  {
+    SpanRecord span = span_of(kMs);
+    span.resource = cache_entry;
+    metrics->on_span_finished("job", span);
+  }  // the span is released (exported)
+  MetricsSnapshot s;
+  metrics->collect(s);
+  ASSERT_NE(of(s, cache_entry.get()), nullptr);
+  metrics->collect(s);
+  ASSERT_NE(of(s, cache_entry.get()), nullptr) << "still in the cache: still exported";
+  const Resource* key = cache_entry.get();
+  cache_entry.reset();  // the process exited: the cache let go
+  metrics->collect(s);
+  ASSERT_EQ(s.resources.size(), 1u) << "its last totals, once";
+  EXPECT_EQ(s.resources[0].resource.get(), key);
+  EXPECT_EQ(s.resources[0].metrics[0].points[0].count, 1u);
+  EXPECT_EQ(stats.resources, 1u);  // only the exporter's own left
+  metrics->collect(s);
+  EXPECT_TRUE(s.resources.empty());
+  EXPECT_EQ(stats.series, 0u);
+}
+
+TEST(SpanMetrics, resources_beyond_the_bound_count_under_the_exporters_own) {
+  SpanMetricsStats stats;
+  SpanMetricsOptions options;
+  options.max_resources = 2;
+  auto metrics = create_span_metrics(options, stats);
+  std::vector<ResourceRef> processes;
+  for (int64_t pid = 1; pid <= 5; ++pid) {
+    processes.push_back(process(pid, "p" + std::to_string(pid)));
+    SpanRecord span = span_of(kMs);
+    span.resource = processes.back();
+    metrics->on_span_finished("job", span);
+  }
+  MetricsSnapshot s;
+  metrics->collect(s);
+  EXPECT_EQ(s.resources.size(), 3u);  // two processes and the exporter's own
+  EXPECT_EQ(stats.resource_overflow_measurements, 3u);
+  EXPECT_EQ(own(s).at(0).points[0].count, 3u);
 }
 
 TEST(SpanMetrics, validation_names_the_problem) {

@@ -7,6 +7,7 @@
 
 #include "export/http_transport.h"
 #include "export/otlp_encoder.h"
+#include "export/resource_groups.h"
 #include "span_fixtures.h"
 
 namespace bto::testing {
@@ -70,6 +71,83 @@ TEST(OtlpProtobufEncoder, matches_the_official_library_byte_for_byte) {
       "eeeeeeeeeeee2a04726f6f7430013901000000000000004102000000000000004a070a0166120210004a070a017a1202"
       "18007a00",
       hex(out));
+}
+
+// Two processes' spans: one ResourceSpans each, the string[] attribute as an
+// ArrayValue. Bytes from the official library (tests/receiver/README: the
+// same construction in Python, SerializeToString(deterministic=True)).
+TEST(OtlpProtobufEncoder, one_resource_spans_per_process_byte_for_byte) {
+  ResourceInfo own;
+  own.attributes.set_string("service.name", "svc");
+  own.scope_name = "bpftrace-exporter";
+  own.scope_version = "0.1.0";
+  auto process = std::make_unique<Resource>();
+  process->pid = 7;
+  process->attributes.set_string("service.name", "a");
+  process->attributes.set_int("process.pid", 7);
+  process->arrays.push_back({"process.command_args", {"x", "--y", ""}});
+  SpanRecord a;
+  for (uint8_t i = 0; i < 16; ++i) a.trace_id[i] = static_cast<uint8_t>(i + 1);
+  for (uint8_t i = 0; i < 8; ++i) a.span_id[i] = static_cast<uint8_t>(0xa1 + i);
+  a.name = "a-span";
+  a.kind = SpanKind::kServer;
+  a.start_time_unix_ns = 10;
+  a.end_time_unix_ns = 20;
+  a.resource = ResourceRef(std::move(process));
+  SpanRecord b;
+  b.trace_id.fill(0xff);
+  b.span_id.fill(0xee);
+  b.name = "own";
+  b.start_time_unix_ns = 1;
+  b.end_time_unix_ns = 2;
+  const SpanRecord* spans[] = {&a, &b};
+  std::string out;
+  encode_otlp_protobuf(own, spans, out);
+  EXPECT_EQ(
+      "0ab0010a540a130a0c736572766963652e6e616d6512030a01610a110a0b70726f636573732e706964120218070a2a0a1470726f6365"
+      "73732e636f6d6d616e645f6172677312122a100a030a01780a050a032d2d790a020a0012580a1a0a1162706674726163652d6578706f"
+      "727465721205302e312e30123a0a100102030405060708090a0b0c0d0e0f101208a1a2a3a4a5a6a7a82a06612d7370616e3002390a00"
+      "0000000000004114000000000000007a000a700a170a150a0c736572766963652e6e616d6512050a0373766312550a1a0a116270667472"
+      "6163652d6578706f727465721205302e312e3012370a10ffffffffffffffffffffffffffffffff1208eeeeeeeeeeeeeeee2a036f776e30"
+      "013901000000000000004102000000000000007a00",
+      hex(out));
+  // The same spans as JSON: two resourceSpans, the array as arrayValue.
+  encode_otlp_json(own, spans, out);
+  EXPECT_NE(out.find(R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a"}},)"
+                     R"({"key":"process.pid","value":{"intValue":"7"}},{"key":"process.command_args","value":)"
+                     R"({"arrayValue":{"values":[{"stringValue":"x"},{"stringValue":"--y"},{"stringValue":""}]}}}]},)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(R"(]}]},{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},)"),
+            std::string::npos)
+      << out;
+}
+
+TEST(ResourceGroups, groups_in_order_of_first_appearance_keeping_span_order) {
+  std::vector<std::unique_ptr<SpanRecord>> owned;
+  std::vector<const SpanRecord*> batch;
+  ResourceRef x(std::make_unique<Resource>());
+  ResourceRef y(std::make_unique<Resource>());
+  const ResourceRef* pattern[] = {nullptr, &y, &x, nullptr, &y, &y, &x};
+  for (const ResourceRef* r : pattern) {
+    owned.push_back(std::make_unique<SpanRecord>());
+    if (r != nullptr) owned.back()->resource = *r;
+    batch.push_back(owned.back().get());
+  }
+  ResourceGroups groups;
+  groups.assign(batch);
+  ASSERT_EQ(groups.groups().size(), 3u);
+  EXPECT_EQ(groups.groups()[0].resource, nullptr);
+  EXPECT_EQ(groups.groups()[1].resource, y.get());
+  EXPECT_EQ(groups.groups()[2].resource, x.get());
+  const std::vector<const SpanRecord*> expected = {batch[0], batch[3], batch[1], batch[4], batch[5], batch[2], batch[6]};
+  EXPECT_EQ(std::vector<const SpanRecord*>(groups.spans().begin(), groups.spans().end()), expected);
+  EXPECT_EQ(groups.spans_of(groups.groups()[1]).size(), 3u);
+  // One resource: the batch itself, no copy.
+  std::vector<const SpanRecord*> same = {batch[1], batch[4]};
+  groups.assign(same);
+  ASSERT_EQ(groups.groups().size(), 1u);
+  EXPECT_EQ(groups.spans().data(), same.data());
 }
 
 TEST(OtlpJsonEncoder, writes_otlp_json_mapping) {

@@ -94,6 +94,70 @@ INSTANTIATE_TEST_SUITE_P(
              (info.param.compression == OtlpCompression::kGzip ? "_gzip" : "_plain");
     });
 
+// ---- one ResourceSpans per traced process -----------------------------------------
+
+ResourceRef process_resource(int64_t pid, const std::string& service, std::vector<std::string> args) {
+  auto r = std::make_unique<Resource>();
+  r->pid = pid;
+  r->attributes.set_string("service.name", service);
+  r->attributes.set_int("process.pid", pid);
+  if (!args.empty()) r->arrays.push_back({"process.command_args", std::move(args)});
+  return ResourceRef(std::move(r));
+}
+
+std::string received_attr(const std::vector<ReceivedAttribute>& list, const std::string& key) {
+  for (const ReceivedAttribute& a : list) {
+    if (a.key == key) return a.type + ":" + a.value;
+  }
+  return "<none>";
+}
+
+class OtlpResources : public ::testing::TestWithParam<Transport> {};
+
+TEST_P(OtlpResources, spans_are_grouped_by_their_process_resource) {
+  const auto receiver = start_receiver(GetParam());
+  const ResourceInfo own = test_resource();
+  ExportStats stats;
+  auto exporter = create_otlp_exporter(fast_options(GetParam(), receiver->endpoint()), own, stats);
+  const ResourceRef a = process_resource(101, "orders", {"/srv/app", "--port", "8080", "", "quote\" \xc3\xbc"});
+  const ResourceRef b = process_resource(202, "payments", {});
+  const ResourceRef c = process_resource(303, "unknown_service:app", {"/srv/app"});
+  // Interleaved, and some spans name no process (the exporter's own resource).
+  SpanBatch batch = make_spans(40, 9);
+  for (size_t i = 0; i < batch.owned.size(); ++i) {
+    const ResourceRef* pick[] = {&a, &b, nullptr, &c, &a};
+    if (pick[i % 5] != nullptr) batch.owned[i]->resource = *pick[i % 5];
+  }
+  ASSERT_EQ(ExportResult::kSuccess, exporter->export_batch(batch.view()));
+  const Received got = receiver->received();
+  ASSERT_EQ(got.spans.size(), batch.owned.size());
+  std::map<std::string, const SpanRecord*> sent;
+  for (const SpanRecord* s : batch.pointers) sent[to_hex(s->span_id)] = s;
+  std::map<std::string, size_t> per_service;
+  for (const ReceivedSpan& span : got.spans) {
+    const SpanRecord* s = sent.at(span.span_id);
+    const std::string service = received_attr(span.resource, "service.name");
+    ++per_service[service];
+    if (!s->resource) {
+      EXPECT_EQ(service, "string:" + own.attributes.find("service.name")->string_value);
+      EXPECT_EQ(received_attr(span.resource, "process.pid"), "<none>");
+      continue;
+    }
+    EXPECT_EQ(service, "string:" + s->resource->attributes.find("service.name")->string_value);
+    EXPECT_EQ(received_attr(span.resource, "process.pid"), "int:" + std::to_string(s->resource->pid));
+    std::string args;
+    for (const StringArrayAttribute& array : s->resource->arrays) {
+      for (const std::string& v : array.values) args += (args.empty() && &v == &array.values.front() ? "" : std::string(1, '\0')) + v;
+    }
+    EXPECT_EQ(received_attr(span.resource, "process.command_args"), s->resource->arrays.empty() ? "<none>" : "array:" + args);
+  }
+  EXPECT_EQ(per_service.size(), 4u);
+  EXPECT_EQ(per_service["string:orders"], 16u);
+  EXPECT_EQ(per_service["string:payments"], 8u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, OtlpResources, ::testing::Values(kHttpProtobuf, kHttpJson, kGrpc), transport_name);
+
 // ---- partial success -------------------------------------------------------------
 
 class OtlpPartial : public ::testing::TestWithParam<Transport> {};

@@ -140,6 +140,45 @@ TEST(OtlpMetrics, receiver_decodes_histograms_counters_and_resource_with_the_off
   EXPECT_NE(find_point(r, "bpftrace.spans", {{"bpftrace.family", "string:db_query"}}), nullptr);
 }
 
+TEST(OtlpMetrics, one_resource_metrics_per_process) {
+  TestReceiver receiver;
+  SpanMetricsStats stats;
+  auto metrics = create_span_metrics({}, stats);
+  auto make = [](int64_t pid, const char* service) {
+    auto r = std::make_unique<Resource>();
+    r->pid = pid;
+    r->attributes.set_string("service.name", service);
+    r->attributes.set_int("process.pid", pid);
+    r->arrays.push_back({"process.command_args", {"/srv/app", "--id", std::to_string(pid)}});
+    return ResourceRef(std::move(r));
+  };
+  const ResourceRef a = make(11, "orders");
+  const ResourceRef b = make(22, "payments");
+  for (const ResourceRef* r : {&a, &a, &b}) {
+    SpanRecord span = http_span("GET", "/x", 200, 1'000'000);
+    span.resource = *r;
+    metrics->on_span_finished("http_request", span);
+  }
+  metrics->on_span_finished("http_request", http_span("GET", "/x", 200, 1'000'000));
+  export_once(*metrics, options_for(receiver), stats, ExportResult::kSuccess);
+  const ReceivedMetrics r = receiver.received_metrics();
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  ASSERT_EQ(r.points.size(), 3u);
+  std::map<std::string, std::string> count_by_service;
+  for (const ReceivedPoint& p : r.points) {
+    count_by_service[p.resource.at("service.name")] = std::to_string(p.count);
+    if (p.resource.at("service.name") == "string:metrics-svc") {
+      EXPECT_EQ(p.resource.count("process.pid"), 0u);
+    } else {
+      EXPECT_EQ(p.resource.at("process.command_args"), "array:/srv/app" + std::string(1, '\0') + "--id" +
+                                                             std::string(1, '\0') +
+                                                             p.resource.at("process.pid").substr(4));
+    }
+  }
+  EXPECT_EQ(count_by_service, (std::map<std::string, std::string>{
+                                  {"string:orders", "2"}, {"string:payments", "1"}, {"string:metrics-svc", "1"}}));
+}
+
 TEST(OtlpMetrics, overflow_set_and_gzip_reach_the_receiver) {
   TestReceiver receiver;
   SpanMetricsStats stats;

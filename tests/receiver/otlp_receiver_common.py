@@ -85,6 +85,12 @@ def attr_list(kvs):
             out.append({"key": kv.key, "type": "int", "value": str(kv.value.int_value)})
         elif which == "double_value":
             out.append({"key": kv.key, "type": "double", "value": repr(kv.value.double_value)})
+        elif which == "array_value":
+            # string[] (process.command_args): the values, NUL-joined, as one string
+            values = kv.value.array_value.values
+            if any(v.WhichOneof("value") != "string_value" for v in values):
+                raise ValueError("array attribute %r holds non-string values" % kv.key)
+            out.append({"key": kv.key, "type": "array", "value": "\0".join(v.string_value for v in values)})
         else:
             out.append({"key": kv.key, "type": str(which), "value": None})
     return out

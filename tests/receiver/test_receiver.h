@@ -15,7 +15,7 @@ namespace bto::testing {
 
 struct ReceivedAttribute {
   std::string key;
-  std::string type;   // string, bool, int, double
+  std::string type;   // string, bool, int, double, array (values NUL-joined)
   std::string value;  // bool as "true"/"false", int as decimal, double as Python repr
 };
 
