@@ -13,6 +13,7 @@
 namespace bto {
 
 struct Pipeline::Parts {
+  ProcessResources* resources;
   std::unique_ptr<Clock> clock = create_system_clock();
   TimestampConverter timestamps{*clock};
   HandlerRegistry handlers;
@@ -26,8 +27,10 @@ struct Pipeline::Parts {
   std::optional<StatusLine> status;  // only with --status-interval
   std::chrono::steady_clock::time_point next_status{};
 
-  Parts(const AppOptions& options, const ExporterFactory& make_exporter, PipelineStats& stats, Spool* spool)
-      : handlers(options.handlers),
+  Parts(const AppOptions& options, const ExporterFactory& make_exporter, PipelineStats& stats, Spool* spool,
+        ProcessResources* process_resources)
+      : resources(process_resources),
+        handlers(options.handlers),
         pool(options.batch.max_queue_size + 1024),
         status_interval(options.status_interval) {
     if (status_interval.count() > 0) {
@@ -51,8 +54,8 @@ struct Pipeline::Parts {
 };
 
 Pipeline::Pipeline(const AppOptions& options, const ExporterFactory& make_exporter, PipelineStats& stats,
-                   Spool* spool)
-    : parts_(std::make_unique<Parts>(options, make_exporter, stats, spool)), stats_(stats) {}
+                   Spool* spool, ProcessResources* resources)
+    : parts_(std::make_unique<Parts>(options, make_exporter, stats, spool, resources)), stats_(stats) {}
 
 Pipeline::~Pipeline() = default;
 
@@ -83,8 +86,9 @@ void Pipeline::set_span_observer(SpanObserver* observer) noexcept { parts_->corr
 void Pipeline::sweep() {
   parts_->correlator->sweep();
   parts_->gate->check_families();
+  const auto now = std::chrono::steady_clock::now();
+  if (parts_->resources != nullptr) parts_->resources->sweep(now);
   if (parts_->status) {
-    const auto now = std::chrono::steady_clock::now();
     if (now >= parts_->next_status) {
       spdlog::info("{}", parts_->status->next(now));
       parts_->next_status = now + parts_->status_interval;
@@ -134,8 +138,10 @@ std::string format_summary(const PipelineStats& s) {
       "retries_exhausted={} shutdown={} spool_full={} spool_incompatible={}) rejected_by_collector={} requests={} "
       "retries={} queue_waits={} queue_wait_ms={}{} | "
       "bpftrace: starts={} restarts={} | span metrics: metric_series={} metric_overflow={} "
-      "metric_points_exported={} metric_export_failures={} | families: template_fields_missing={} "
-      "rule_fields_missing={} conversions_failed={}",
+      "metric_points_exported={} metric_export_failures={} metric_resource_overflow={} | "
+      "families: template_fields_missing={} rule_fields_missing={} conversions_failed={} | "
+      "resources: processes={} processes_unreadable={} processes_exited={} pid_reuses={} "
+      "resource_overflow_spans={} env_attributes_dropped={} env_attributes_invalid={}",
       d.lines.load(), d.events.load(), d.ignored_records.load(), d.malformed_total(),
       d.malformed_json.load(), d.not_an_object.load(), d.missing_event.load(),
       d.wrong_type.load(), d.oversized.load(), d.invalid_utf8.load(), d.lost_events.load(),
@@ -155,8 +161,11 @@ std::string format_summary(const PipelineStats& s) {
       format_spool_summary(e.spool),
       s.source.starts.load(), s.source.restarts.load(), s.span_metrics.series.load(),
       s.span_metrics.overflow_measurements.load(), s.span_metrics.data_points_exported.load(),
-      s.span_metrics.export_failures.load(), s.families.template_fields_missing.load(),
-      s.families.rule_fields_missing.load(), s.families.conversions_failed.load());
+      s.span_metrics.export_failures.load(), s.span_metrics.resource_overflow_measurements.load(),
+      s.families.template_fields_missing.load(), s.families.rule_fields_missing.load(),
+      s.families.conversions_failed.load(), s.resources.processes.load(), s.resources.processes_unreadable.load(),
+      s.resources.processes_exited.load(), s.resources.pid_reuses.load(), s.resources.overflow_spans.load(),
+      s.resources.env_attributes_dropped.load(), s.resources.env_attributes_invalid.load());
 }
 
 }  // namespace bto

@@ -11,6 +11,7 @@
 #include "decode/decoder.h"
 #include "export/batch_processor.h"
 #include "source/bpftrace_process.h"
+#include "resource/process_resources.h"
 #include "source/line_reader.h"
 #include "spans/correlator.h"
 #include "telemetry/pipeline_stats.h"
@@ -19,9 +20,10 @@ namespace bto {
 
 class Pipeline : public LineHandler {
  public:
-  // `spool` (may be null) must outlive the pipeline.
+  // `spool` and `resources` (each may be null) must outlive the pipeline. `resources` gives each
+  // span its process's resource (null: the exporter's own for all).
   Pipeline(const AppOptions& options, const ExporterFactory& make_exporter, PipelineStats& stats,
-           Spool* spool = nullptr);
+           Spool* spool = nullptr, ProcessResources* resources = nullptr);
   ~Pipeline() override;
 
   // Ignored once a stop was requested.

@@ -112,8 +112,11 @@ int run(const AppOptions& given) {
   metrics_info.start_time_unix_ms = unix_now_ms();
   metrics_info.queue_capacity = options.batch.max_queue_size;
   const ResourceInfo resource = make_resource(options);
+  const std::unique_ptr<ProcessResources> process_resources =
+      make_process_resources(options, resource, stats.resources);
   SpanMetricsParts span_metrics = make_span_metrics(options, resource, stats.span_metrics);
-  Pipeline pipeline(options, make_exporter_factory(options, resource, stats.exporter), stats, spool.get());
+  Pipeline pipeline(options, make_exporter_factory(options, resource, stats.exporter), stats, spool.get(),
+                    process_resources.get());
   if (span_metrics.metrics) pipeline.set_span_observer(span_metrics.metrics.get());
   if (options.batch.on_queue_full == QueueFullPolicy::kBlock) {
     // The reader may wait for room for as long as the collector needs: a stop

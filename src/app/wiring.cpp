@@ -19,11 +19,18 @@ ResourceInfo make_resource(const AppOptions& options) {
   ResourceOptions resource;
   resource.service_name = options.service_name;
   resource.resource_attributes = options.resource_attributes;
-  resource.target_pid = options.input_path.empty() ? options.source.target_pid : 0;
   resource.exporter_mode = options.source.mode;
   resource.tracer_name = options.tracer_name;
   resource.version = kVersion;
   return build_resource(resource);
+}
+
+std::unique_ptr<ProcessResources> make_process_resources(const AppOptions& options, const ResourceInfo& own,
+                                                         ResourceStats& stats) {
+  // "unknown_service" is what finish_options() leaves when nothing was configured.
+  std::string configured = options.service_name == "unknown_service" ? std::string() : options.service_name;
+  return create_process_resources(options.resource, own, std::move(configured),
+                                  options.correlator.limits.attribute_value_length, stats);
 }
 
 ExporterFactory make_exporter_factory(const AppOptions& options, const ResourceInfo& resource,

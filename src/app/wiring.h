@@ -7,10 +7,14 @@
 #include "config/app_options.h"
 #include "export/span_exporter.h"
 #include "metrics/metrics_exporter.h"
+#include "resource/process_resources.h"
 
 namespace bto {
 
 ResourceInfo make_resource(const AppOptions& options);
+// A resource per traced process (docs/resources.md), starting from `own`.
+std::unique_ptr<ProcessResources> make_process_resources(const AppOptions& options, const ResourceInfo& own,
+                                                         ResourceStats& stats);
 ExporterFactory make_exporter_factory(const AppOptions& options, const ResourceInfo& resource,
                                       ExportStats& stats);
 

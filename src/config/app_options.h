@@ -16,6 +16,7 @@
 #include "export/console_exporter.h"
 #include "export/otlp_exporter.h"
 #include "metrics/span_metrics.h"
+#include "resource/process_resources.h"
 #include "source/bpftrace_process.h"
 #include "spans/correlator.h"
 #include "spans/handlers/event_handler.h"
@@ -38,6 +39,7 @@ struct AppOptions {
   OtlpOptions otlp;
   SpanMetricsOptions metrics;  // RED metrics from spans (docs/metrics.md)
   SourceOptions source;
+  ProcessResourceOptions resource;  // per-process resources (docs/resources.md)
   std::chrono::milliseconds shutdown_timeout{10000};
   std::chrono::milliseconds status_interval{0};  // periodic status line; 0 = off
   std::string metrics_listen;  // HOST:PORT for /metrics, /healthz, /readyz; empty = off

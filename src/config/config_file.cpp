@@ -24,6 +24,7 @@ std::string file_section(const Setting& setting) {
   if (setting.group == "OTLP export") return "otlp";
   if (setting.group == "Live tracing") return "live";
   if (setting.group == "Metrics") return "metrics";
+  if (setting.group == "Resources") return "resource";
   return "";
 }
 

@@ -243,6 +243,7 @@ std::vector<Setting> build_settings() {
   add_export_settings(s);
   add_source_settings(s);
   add_metrics_settings(s);
+  add_resource_settings(s);
   return s;
 }
 

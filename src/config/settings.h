@@ -32,6 +32,7 @@ void add_queue_settings(std::vector<Setting>& settings);  // on_queue_full, spoo
 void add_source_settings(std::vector<Setting>& settings);
 void add_trace_settings(std::vector<Setting>& settings);  // sampling, trace context, span limits
 void add_metrics_settings(std::vector<Setting>& settings);  // span metrics (docs/metrics.md)
+void add_resource_settings(std::vector<Setting>& settings);  // per-process resources (docs/resources.md)
 std::string settings_footer();
 std::string mask_secret(const std::string& value);  // kMaskedValue, or "" for ""
 

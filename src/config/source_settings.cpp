@@ -166,6 +166,10 @@ void finish_options(AppOptions& o, const std::vector<std::string>& passthrough, 
       throw StartupError(problem);
     }
   }
+  // Process resources: --pid names the one process; a replay's pids are not ours to read.
+  o.resource.single_pid = o.input_path.empty() ? o.source.target_pid : 0;
+  o.resource.read_proc = o.input_path.empty();
+  o.metrics.max_resources = o.resource.max_processes;
   const bool live = !o.source.script_path.empty() || !o.source.program_text.empty();
   if (!o.input_path.empty()) {
     if (live || !o.source.command.empty()) {

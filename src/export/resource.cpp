@@ -1,5 +1,6 @@
 #include "export/resource.h"
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,7 +9,6 @@
 #include <iterator>
 
 #include "common/log.h"
-#include "common/redact.h"
 #include "common/version.h"
 
 namespace bto {
@@ -45,21 +45,19 @@ bool percent_decode(std::string_view in, std::string& out) {
   return true;
 }
 
+// uname's machine as the host.arch values of the semantic conventions.
+std::string_view host_arch(std::string_view machine) noexcept {
+  if (machine == "x86_64") return "amd64";
+  if (machine == "aarch64") return "arm64";
+  if (machine == "i686" || machine == "i386") return "x86";
+  if (machine == "ppc64le") return "ppc64";
+  return machine;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// /proc/PID/cmdline: arguments each ended by a NUL.
-std::vector<std::string> split_cmdline(std::string_view raw) {
-  std::vector<std::string> args;
-  while (!raw.empty()) {
-    const size_t end = std::min(raw.find('\0'), raw.size());
-    args.emplace_back(raw.substr(0, end));
-    raw.remove_prefix(std::min(end + 1, raw.size()));
-  }
-  return args;
 }
 
 }  // namespace
@@ -95,6 +93,16 @@ KeyValueParse parse_resource_attributes(std::string_view text) {
   return result;
 }
 
+std::string configured_service_name(const ResourceOptions& options) {
+  if (!options.service_name.empty()) return options.service_name;
+  const KeyValueParse parsed = parse_resource_attributes(options.resource_attributes);
+  std::string name;
+  for (const auto& [key, value] : parsed.pairs) {
+    if (key == "service.name") name = value;
+  }
+  return name;
+}
+
 ResourceInfo build_resource(const ResourceOptions& options) {
   ResourceInfo info;
   AttributeList& attrs = info.attributes;
@@ -107,26 +115,13 @@ ResourceInfo build_resource(const ResourceOptions& options) {
   }
   if (!host.empty()) attrs.set_string("host.name", host);
 
-  if (options.target_pid > 0) {
-    const std::string proc = "/proc/" + std::to_string(options.target_pid);
-    attrs.set_int("process.pid", options.target_pid);
-    char exe[PATH_MAX];
-    const ssize_t n = readlink((proc + "/exe").c_str(), exe, sizeof(exe) - 1);
-    if (n > 0) {
-      std::string_view path(exe, static_cast<size_t>(n));
-      attrs.set_string("process.executable.path", path);
-    }
-    std::string comm = read_file(proc + "/comm");
-    while (!comm.empty() && (comm.back() == '\n' || comm.back() == '\0')) comm.pop_back();
-    if (!comm.empty()) attrs.set_string("process.executable.name", comm);
-    // Arguments may carry passwords and tokens: redacted (common/redact.h).
-    const std::string cmdline = redact_command_line(split_cmdline(read_file(proc + "/cmdline")));
-    if (!cmdline.empty()) attrs.set_string("process.command_line", cmdline);
-    if (n <= 0 && comm.empty()) {
-      spdlog::warn("resource: cannot read /proc/{} (process gone or no permission)",
-                   options.target_pid);
-    }
-  }
+  // host.id as the semantic conventions define it on Linux: the machine id.
+  std::string machine_id = read_file(options.machine_id_path);
+  while (!machine_id.empty() && (machine_id.back() == '\n' || machine_id.back() == ' ')) machine_id.pop_back();
+  if (!machine_id.empty() && machine_id.size() <= 64) attrs.set_string("host.id", machine_id);
+  utsname uts{};
+  if (uname(&uts) == 0) attrs.set_string("host.arch", host_arch(uts.machine));
+  attrs.set_string("os.type", "linux");
 
   attrs.set_string("telemetry.sdk.name", "bpftrace-otel");
   attrs.set_string("telemetry.sdk.language", "cpp");

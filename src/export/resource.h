@@ -28,14 +28,21 @@ struct ResourceOptions {
   std::string service_name;         // resolved by config; empty -> from attributes -> unknown_service
   std::string resource_attributes;  // OTEL_RESOURCE_ATTRIBUTES, unparsed
   std::string host_name;            // empty -> gethostname()
-  int target_pid = 0;               // 0: unknown, no process.* attributes
+  std::string machine_id_path = "/etc/machine-id";  // host.id; a missing file -> no host.id
   std::string exporter_mode;        // EXPORTER_MODE; "native-usdt" adds instrumentation.type
   std::string tracer_name = "bpftrace-exporter";  // TRACER_NAME -> scope name
   std::string version;              // empty -> bto::kVersion (scope and telemetry.sdk.version)
 };
 
-// Never fails: unreadable /proc entries and a malformed attribute string are
-// logged and skipped.
+// The exporter's own resource: what every span carries that names no process
+// (and what every process resource starts from, src/resource/): service.name,
+// host.name, host.id, host.arch, os.type, telemetry.sdk.*, then the
+// configured attributes. Never fails: a malformed attribute string is logged
+// and skipped.
 ResourceInfo build_resource(const ResourceOptions& options);
+
+// The service name the user configured (service_name, else service.name in
+// resource_attributes); empty when none was.
+std::string configured_service_name(const ResourceOptions& options);
 
 }  // namespace bto

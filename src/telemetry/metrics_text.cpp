@@ -303,6 +303,30 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
             get(sm.data_points_exported));
   m.counter("span_metrics_export_failures_total", "Metric exports given up (the next one carries the totals).",
             get(sm.export_failures));
+  m.gauge("span_metrics_resources", "Resources (traced processes, and the exporter's own) holding span metrics.",
+          get(sm.resources));
+  m.counter("span_metrics_resource_overflow_measurements_total",
+            "Span measurements recorded under the exporter's own resource: too many processes (max_processes).",
+            get(sm.resource_overflow_measurements));
+  // ---- per-process resources (docs/resources.md)
+  const ResourceStats& r = stats.resources;
+  m.counter("processes_total", "Traced processes given a resource (read from /proc once, at their first span).",
+            get(r.processes));
+  m.counter("processes_unreadable_total",
+            "Processes gone or unreadable at their first span: their resource names the pid only.",
+            get(r.processes_unreadable));
+  m.counter("processes_exited_total", "Processes forgotten because they exited.", get(r.processes_exited));
+  m.counter("process_pid_reuses_total", "Processes forgotten because their pid now belongs to another process.",
+            get(r.pid_reuses));
+  m.gauge("processes", "Traced processes holding a resource now.", get(r.cached));
+  m.counter("resource_overflow_spans_total",
+            "Spans given the exporter's own resource because max_processes processes already hold one.",
+            get(r.overflow_spans));
+  m.counter("process_env_attributes_dropped_total",
+            "Attributes from processes' OTEL_RESOURCE_ATTRIBUTES dropped (limits, or overriding a measured one).",
+            get(r.env_attributes_dropped));
+  m.counter("process_env_attributes_invalid_total",
+            "Processes whose OTEL_RESOURCE_ATTRIBUTES did not parse (ignored whole).", get(r.env_attributes_invalid));
   // ---- declared families (docs/families.md)
   const FamilyStats& f = stats.families;
   m.counter("family_template_fields_missing_total",

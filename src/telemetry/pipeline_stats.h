@@ -9,6 +9,7 @@
 #include "decode/decoder.h"
 #include "export/batch_processor.h"
 #include "metrics/span_metrics.h"
+#include "resource/process_resources.h"
 #include "source/bpftrace_process.h"
 #include "spans/correlator.h"
 #include "spans/event_gate.h"
@@ -24,6 +25,7 @@ struct PipelineStats {
   SourceStats source;
   SpanMetricsStats span_metrics;
   FamilyStats families;  // declared ([[family]]) families
+  ResourceStats resources;  // per-process resources
   std::atomic<uint64_t> bytes_read{0};
 };
 

@@ -2,13 +2,10 @@
 // URLs, Retry-After, status classification, backoff, collector responses.
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <thread>
-
+#include <cstdio>
 #include <random>
 
 #include "common/version.h"
@@ -99,47 +96,31 @@ TEST(Resource, native_usdt_mode_and_tracer_name) {
   EXPECT_EQ("my-tracer", info.scope_name);
 }
 
-TEST(Resource, reads_the_target_process_from_proc) {
+// The process attributes moved to the resource stage (tests/resource/).
+TEST(Resource, names_the_host_and_os) {
   ResourceOptions o;
-  o.target_pid = getpid();
+  o.machine_id_path = ::testing::TempDir() + "bto-machine-id-" + std::to_string(getpid());
+  EXPECT_EQ(nullptr, find(build_resource(o), "host.id"));  // no such file: no host.id
+  std::FILE* file = std::fopen(o.machine_id_path.c_str(), "w");
+  ASSERT_NE(file, nullptr);
+  std::fputs("4c4c4544004a3510804bb4c04f4a4e32\n", file);
+  std::fclose(file);
   const ResourceInfo info = build_resource(o);
-  EXPECT_EQ(getpid(), find(info, "process.pid")->int_value);
-  ASSERT_NE(nullptr, find(info, "process.executable.path"));
-  EXPECT_TRUE(find(info, "process.executable.path")->string_value.ends_with("/test_otlp"));
-  EXPECT_EQ("test_otlp", find(info, "process.executable.name")->string_value);
-  EXPECT_TRUE(find(info, "process.command_line")->string_value.find("test_otlp") != std::string::npos);
+  std::remove(o.machine_id_path.c_str());
+  EXPECT_EQ("4c4c4544004a3510804bb4c04f4a4e32", find(info, "host.id")->string_value);
+  EXPECT_EQ("linux", find(info, "os.type")->string_value);
+  ASSERT_NE(nullptr, find(info, "host.arch"));
+  EXPECT_FALSE(find(info, "host.arch")->string_value.empty());
+  EXPECT_EQ(nullptr, find(info, "process.pid"));
 }
 
-// Issue 17.3: process.command_line went out as is, with --password=... and
-// tokens in URLs; it now follows common/redact.h.
-TEST(Resource, process_command_line_is_redacted) {
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // sh ignores the arguments after its script ($0, $1): a process that keeps them.
-    ::execl("/bin/sh", "sh", "-c", "sleep 5; :", "--password=hunter2", "https://u:hunter2@h/?token=hunter2", nullptr);
-    ::_exit(127);
-  }
+TEST(Resource, configured_service_name_is_empty_unless_configured) {
   ResourceOptions o;
-  o.target_pid = child;
-  std::string line;
-  for (int i = 0; i < 200 && line.find("sleep") == std::string::npos; ++i) {  // until exec is done
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    const ResourceInfo info = build_resource(o);
-    const Attribute* value = find(info, "process.command_line");
-    line = value != nullptr ? std::string(value->string_value) : "";
-  }
-  ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
-  EXPECT_EQ(line, "sh -c sleep 5; : --password=REDACTED https://REDACTED:REDACTED@h/?token=REDACTED");
-}
-
-TEST(Resource, missing_target_process_is_not_fatal) {
-  ResourceOptions o;
-  o.target_pid = 999999999;
-  const ResourceInfo info = build_resource(o);
-  EXPECT_EQ(999999999, find(info, "process.pid")->int_value);
-  EXPECT_EQ(nullptr, find(info, "process.executable.path"));
+  EXPECT_EQ("", configured_service_name(o));
+  o.resource_attributes = "team=x,service.name=from-attrs";
+  EXPECT_EQ("from-attrs", configured_service_name(o));
+  o.service_name = "explicit";
+  EXPECT_EQ("explicit", configured_service_name(o));
 }
 
 TEST(OtlpEndpoint, appends_v1_traces_to_a_base_url) {
