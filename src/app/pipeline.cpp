@@ -42,8 +42,7 @@ struct Pipeline::Parts {
     register_config_families(handlers, options.families.specs, stats.families);
     register_builtin_handlers(handlers);
     batch = create_batch_processor(options.batch, make_exporter, pool, stats.exporter, spool);
-    correlator =
-        create_correlator(options.correlator, handlers, pool, *batch, timestamps, stats.spans);
+    correlator = create_correlator(options.correlator, handlers, pool, *batch, timestamps, stats.spans, resources);
     gate = std::make_unique<EventGate>(
         EventGateOptions{.target_pid = options.source.target_pid,
                          .start_grace = options.correlator.orphan_hold,

@@ -93,8 +93,9 @@ void chain_remove(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan:
 class CorrelatorImpl final : public Correlator {
  public:
   CorrelatorImpl(const CorrelatorOptions& options, HandlerRegistry& handlers, SpanPool& pool, SpanSink& sink,
-                 TimestampConverter& clock, CorrelatorStats& stats)
-      : max_open_(std::max<size_t>(options.max_open_spans, 1)),
+                 TimestampConverter& clock, CorrelatorStats& stats, ResourceResolver* resources)
+      : resources_(resources),
+        max_open_(std::max<size_t>(options.max_open_spans, 1)),
         pack_above_(options.pack_open_spans_above),
         timeout_ns_(static_cast<uint64_t>(std::max<int64_t>(options.span_timeout.count(), 0))),
         nesting_families_(options.nesting_families),
@@ -192,9 +193,11 @@ class CorrelatorImpl final : public Correlator {
     if (!has_timestamp) start = clock_.now_unix_ns();
     note_event_time(start);
 
-    make_room(family, id.text);
+    const int64_t pid = reserved.process_id();
+    make_room(family, id.text, pid);
 
     SpanPtr span = emitter_.acquire();
+    attach_resource(*span, pid);
     handler.on_start(event, *span);
     emitter_.cap_text(span->name);
     span->start_time_unix_ns = start;
@@ -202,30 +205,36 @@ class CorrelatorImpl final : public Correlator {
     parents_.assign_ids(reserved, family, *span, true, sampled);
     bump(stats_.spans_started);
 
-    if (HeldEnd* held = held_.find_for_start(event.family, id.text, has_timestamp ? start : 0, start_raw)) {
+    if (HeldEnd* held = held_.find_for_start(event.family, id.text, pid, has_timestamp ? start : 0, start_raw)) {
       return held_.pair_with_held(std::move(span), held, start_raw, sampled, family);
     }
 
-    keep_open(std::move(span), id.text, family, reserved, start_raw, sampled);
+    keep_open(std::move(span), id.text, family, reserved, pid, start_raw, sampled);
   }
 
   void on_end(const Event& event, const FamilyInfo& family) {
     const ReservedFields reserved(event);
     IdText id;
     if (!correlation_ids_.read(event, family.key_fields, reserved, id)) return missing_id(event, family);
-    OpenSpan* entry = find_open(family, id.text);
-    if (entry == nullptr) return note_event_time(held_.hold_end(event, family, reserved, id.text));
+    const int64_t pid = reserved.process_id();
+    OpenSpan* entry = find_open(family, id.text, pid);
+    if (entry == nullptr) {
+      const ResourceRef& resource = resources_ != nullptr ? resources_->resource_of(pid) : no_resource_;
+      return note_event_time(held_.hold_end(event, family, reserved, id.text, resource));
+    }
 
     EventHandler& handler = *entry->family->handler;
     const uint64_t start_raw = entry->start_raw;
     const bool sampled = entry->sampled;
+    const int64_t span_pid = entry->pid != 0 ? entry->pid : pid;
     SpanPtr span = detach(entry);
+    if (!span->resource) attach_resource(*span, pid);  // the start named no process
     handler.on_end(event, *span);
     uint64_t early_ns = 0;
     const uint64_t end = end_time(reserved, span->start_time_unix_ns, start_raw, early_ns);
     emitter_.set_end(*span, end, early_ns);
     note_event_time(span->end_time_unix_ns);
-    parents_.remember_ended(id.text, *span, sampled);
+    parents_.remember_ended(id.text, span_pid, *span, sampled);
     bump(stats_.spans_ended);
     emitter_.emit(std::move(span), sampled, family.name);
   }
@@ -239,12 +248,11 @@ class CorrelatorImpl final : public Correlator {
     const bool has_timestamp = timestamp_of(reserved, clock_, ts, ts_raw);
     const uint64_t at = has_timestamp ? ts : clock_.now_unix_ns();
 
+    const int64_t pid = reserved.process_id();
     if (!has_duration) {
       OpenSpan* target = nullptr;
       IdText parent;
-      if (parent.set(reserved.parent_id)) {
-        if (OpenSpan** head = open_ids_.find(parent.text)) target = *head;
-      }
+      if (parent.set(reserved.parent_id)) target = find_open_of(open_ids_, parent.text, pid);
       if (target == nullptr && reserved.has_tid()) {
         if (OpenSpan** head = open_tids_.find(reserved.tid->int_value)) target = *head;
       }
@@ -264,6 +272,7 @@ class CorrelatorImpl final : public Correlator {
     // (a point event nothing is open for) it is a zero-length span.
     EventHandler& handler = *family.handler;
     SpanPtr span = emitter_.acquire();
+    attach_resource(*span, pid);
     apply_both_phases(handler, event, *span);
     const uint64_t length = static_cast<uint64_t>(duration);
     if (has_timestamp) {
@@ -277,26 +286,35 @@ class CorrelatorImpl final : public Correlator {
     bool sampled = true;
     parents_.assign_ids(reserved, family, *span, true, sampled);
     IdText id;
-    if (correlation_ids_.read(event, family.key_fields, reserved, id)) parents_.remember_ended(id.text, *span, sampled);
+    if (correlation_ids_.read(event, family.key_fields, reserved, id)) {
+      parents_.remember_ended(id.text, pid, *span, sampled);
+    }
     bump(stats_.spans_single);
     emitter_.emit(std::move(span), sampled, family.name);
   }
 
   // ---- open spans -----------------------------------------------------------
 
-  OpenSpan* find_open(const FamilyInfo& family, std::string_view id) noexcept {
+  // The open span of this family, id and process (request ids repeat across
+  // the processes of one binary; pid 0: any).
+  OpenSpan* find_open(const FamilyInfo& family, std::string_view id, int64_t pid) noexcept {
     OpenSpan** head = open_ids_.find(id);
     if (head == nullptr) return nullptr;
     for (OpenSpan* entry = *head; entry != nullptr; entry = entry->id_next) {
-      if (entry->family == &family) return entry;
+      if (entry->family == &family && same_process(entry->pid, pid)) return entry;
     }
     return nullptr;
   }
 
+  // The span's resource: its process's (src/resource/), looked up by pid.
+  void attach_resource(SpanRecord& span, int64_t pid) {
+    if (resources_ != nullptr) span.resource = resources_->resource_of(pid);
+  }
+
   // A second start with the same id supersedes the first; at max_open_spans
   // the oldest open span is evicted.
-  void make_room(const FamilyInfo& family, std::string_view id) {
-    if (OpenSpan* previous = find_open(family, id)) {
+  void make_room(const FamilyInfo& family, std::string_view id, int64_t pid) {
+    if (OpenSpan* previous = find_open(family, id, pid)) {
       bump(stats_.spans_superseded);
       incomplete_log_.warn("second start for {} request_id {}: the first is emitted as superseded",
                            quote_bytes(family.name), quote_bytes(id));
@@ -311,11 +329,13 @@ class CorrelatorImpl final : public Correlator {
   // Into every index: by id, thread, nesting parent and arrival (= expiry) order.
   // Beyond pack_open_spans_above the record is packed and goes back as spare.
   void keep_open(SpanPtr span, std::string_view id, const FamilyInfo& family, const ReservedFields& reserved,
-                 uint64_t start_raw, bool sampled) {
+                 int64_t pid, uint64_t start_raw, bool sampled) {
     OpenSpan* entry = open_pool_.get();
     entry->id.assign(id);
     entry->family = &family;
+    entry->pid = pid;
     if (open_count_ >= pack_above_ && pack_open_span(*span, entry->packed)) {
+      entry->resource = std::move(span->resource);
       emitter_.keep_spare(std::move(span));
     } else {
       entry->span = std::move(span);
@@ -357,7 +377,7 @@ class CorrelatorImpl final : public Correlator {
   void finish_incomplete(OpenSpan* entry, Incomplete reason, uint64_t end) {
     const bool sampled = entry->sampled;
     const FamilyInfo& family = *entry->family;
-    parents_.remember_ended(entry->id, materialize(*entry), sampled);  // before detach recycles entry->id
+    parents_.remember_ended(entry->id, entry->pid, materialize(*entry), sampled);  // before detach recycles entry->id
     SpanPtr span = detach(entry);
     span->status = StatusCode::kError;
     span->status_message.assign(reason_message(reason));
@@ -372,6 +392,7 @@ class CorrelatorImpl final : public Correlator {
     if (!entry.span) {
       entry.span = emitter_.acquire();
       unpack_open_span(entry.packed, *entry.span);
+      entry.span->resource = std::move(entry.resource);
     }
     return *entry.span;
   }
@@ -428,6 +449,8 @@ class CorrelatorImpl final : public Correlator {
     }
   }
 
+  ResourceResolver* const resources_;  // nullptr: every span gets the exporter's own resource
+  const ResourceRef no_resource_;
   const size_t max_open_;
   const size_t pack_above_;
   const uint64_t timeout_ns_;
@@ -464,8 +487,8 @@ class CorrelatorImpl final : public Correlator {
 
 std::unique_ptr<Correlator> create_correlator(const CorrelatorOptions& options, HandlerRegistry& handlers,
                                               SpanPool& pool, SpanSink& sink, TimestampConverter& clock,
-                                              CorrelatorStats& stats) {
-  return std::make_unique<CorrelatorImpl>(options, handlers, pool, sink, clock, stats);
+                                              CorrelatorStats& stats, ResourceResolver* resources) {
+  return std::make_unique<CorrelatorImpl>(options, handlers, pool, sink, clock, stats, resources);
 }
 
 }  // namespace bto

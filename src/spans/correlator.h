@@ -14,6 +14,7 @@
 #include "decode/decoder.h"
 #include "spans/clock.h"
 #include "spans/handlers/event_handler.h"
+#include "spans/resource.h"
 #include "spans/span_observer.h"
 #include "spans/span_pool.h"
 
@@ -117,8 +118,11 @@ class Correlator : public EventSink {
   virtual void set_observer(SpanObserver* observer) noexcept = 0;
 };
 
+// `resources` gives every span the resource of the process its event names
+// (`pid` field; src/resource/), nullptr: the exporter's own resource for all.
+// It must outlive the correlator.
 std::unique_ptr<Correlator> create_correlator(const CorrelatorOptions& options, HandlerRegistry& handlers,
                                               SpanPool& pool, SpanSink& sink, TimestampConverter& clock,
-                                              CorrelatorStats& stats);
+                                              CorrelatorStats& stats, ResourceResolver* resources = nullptr);
 
 }  // namespace bto

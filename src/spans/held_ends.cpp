@@ -42,7 +42,7 @@ HeldEnds::~HeldEnds() {
 }
 
 uint64_t HeldEnds::hold_end(const Event& event, const FamilyInfo& family, const ReservedFields& reserved,
-                            std::string_view id) {
+                            std::string_view id, const ResourceRef& resource) {
   make_key(event.family, id);
   if (HeldEnd** previous = index_.find(std::string_view(key_scratch_))) {
     resolve_held(*previous);  // two ends, no start: the first gives up now
@@ -57,8 +57,10 @@ uint64_t HeldEnds::hold_end(const Event& event, const FamilyInfo& family, const 
   HeldEnd* held = pool_.get();
   held->key.assign(key_scratch_);
   held->id.assign(id);
+  held->pid = reserved.process_id();
   held->family = &family;
   held->span = emitter_.acquire();
+  held->span->resource = resource;
   apply_both_phases(*family.handler, event, *held->span);
   emitter_.cap_text(held->span->name);
   held->arrival_unix = clock_.now_unix_ns();
@@ -82,6 +84,7 @@ uint64_t HeldEnds::hold_end(const Event& event, const FamilyInfo& family, const 
 void HeldEnds::pair_with_held(SpanPtr span, HeldEnd* held, uint64_t start_raw, bool sampled,
                               const FamilyInfo& family) {
   apply_end_fields(*held->span, *span);
+  if (!span->resource) span->resource = std::move(held->span->resource);  // the start named no process
   const uint64_t start = span->start_time_unix_ns;
   uint64_t end = held->has_end_timestamp ? held->end_unix : held->arrival_unix;
   uint64_t early_ns = 0;
@@ -94,7 +97,7 @@ void HeldEnds::pair_with_held(SpanPtr span, HeldEnd* held, uint64_t start_raw, b
     early_ns = 0;
   }
   emitter_.set_end(*span, end, early_ns);
-  parents_.remember_ended(held->id, *span, sampled);
+  parents_.remember_ended(held->id, held->pid, *span, sampled);
   unlink_held(held);
   bump(stats_.spans_ended);
   emitter_.emit(std::move(span), sampled, family.name);
@@ -112,7 +115,7 @@ void HeldEnds::resolve_held(HeldEnd* held) {
     span->start_time_unix_ns = end >= length ? end - length : 0;
     span->attributes.set_reserved_string(kIncompleteKey, "orphan_end");
     if (held->parent_missing) bump(stats_.parent_not_found);
-    parents_.remember_ended(held->id, *span, sampled);
+    parents_.remember_ended(held->id, held->pid, *span, sampled);
     bump(stats_.spans_from_orphan_end);
     const FamilyInfo& family = *held->family;
     unlink_held(held);

@@ -28,6 +28,7 @@ namespace bto {
 struct HeldEnd {
   std::string key;  // family + '\x1f' + id
   std::string id;
+  int64_t pid = 0;  // the end's process, 0 if it named none
   const FamilyInfo* family = nullptr;
   SpanPtr span;
   uint64_t deadline_mono = 0;
@@ -57,27 +58,30 @@ class HeldEnds {
   HeldEnds(const HeldEnds&) = delete;
   HeldEnds& operator=(const HeldEnds&) = delete;
 
-  // Holds an end that found no open start. Returns the event's time (its
-  // timestamp, else its arrival) for the correlator's latest-event clock.
+  // Holds an end that found no open start; `resource` is its process's.
+  // Returns the event's time (its timestamp, else its arrival) for the
+  // correlator's latest-event clock.
   uint64_t hold_end(const Event& event, const FamilyInfo& family, const ReservedFields& reserved,
-                    std::string_view id);
+                    std::string_view id, const ResourceRef& resource);
 
-  // The end held for this start, or nullptr. Inline: every start asks.
-  HeldEnd* find(std::string_view family, std::string_view id) {
+  // The end held for this start (of process `pid`, 0 if unknown), or
+  // nullptr. Inline: every start asks.
+  HeldEnd* find(std::string_view family, std::string_view id, int64_t pid) {
     if (index_.empty()) return nullptr;
     make_key(family, id);
     HeldEnd** held = index_.find(std::string_view(key_scratch_));
-    return held == nullptr ? nullptr : *held;
+    return held == nullptr || !same_process((*held)->pid, pid) ? nullptr : *held;
   }
 
-  // The end held for a start at `start_unix` (0: the start has no timestamp;
+  // The end held for a start of process `pid` at `start_unix` (0: the start has no timestamp;
   // `start_raw`: its CLOCK_MONOTONIC value, 0 if none), or nullptr. A held end
   // that is earlier than the start cannot be this start's end (its own start
   // was lost): it is resolved now, as an orphan, and the start opens a span of
   // its own. Otherwise one lost start would pair every later start of the id
   // with the previous end (0-ns spans), each span's own end held for the next.
-  HeldEnd* find_for_start(std::string_view family, std::string_view id, uint64_t start_unix, uint64_t start_raw) {
-    HeldEnd* held = find(family, id);
+  HeldEnd* find_for_start(std::string_view family, std::string_view id, int64_t pid, uint64_t start_unix,
+                          uint64_t start_raw) {
+    HeldEnd* held = find(family, id, pid);
     if (held == nullptr || start_unix == 0 || !held->has_end_timestamp) return held;
     const bool start_is_later =
         start_raw != 0 && held->end_raw != 0 ? start_raw > held->end_raw : start_unix > held->end_unix;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "spans/flat_index.h"
 #include "spans/handlers/event_handler.h"
@@ -36,9 +37,11 @@ struct OpenSpan {
   const FamilyInfo* family = nullptr;
   SpanPtr span;        // null while the span lives in `packed`
   PackedSpan packed;   // valid while `span` is null
+  ResourceRef resource;  // the packed span's resource (a full record holds its own)
   uint64_t deadline_mono = 0;
   uint64_t start_raw = 0;  // the start's CLOCK_MONOTONIC timestamp, 0 if it had none
   int64_t tid = 0;
+  int64_t pid = 0;       // the start's process, 0 if it named none
   bool has_tid = false;
   bool nests = false;    // in the per-thread chain of nesting parents
   bool sampled = true;   // head sampler's decision, inherited by children
@@ -60,5 +63,16 @@ struct OpenSpan {
 // Heads of the chains: open spans by correlation id, by thread id.
 using OpenSpansById = FlatIndex<OpenSpan, &OpenSpan::id>;
 using OpenSpansByThread = FlatIndex<OpenSpan, &OpenSpan::tid>;
+
+// The newest open span with this id (any family) of process `pid` (0: any):
+// request ids repeat across the processes of one binary.
+inline OpenSpan* find_open_of(OpenSpansById& open_ids, std::string_view id, int64_t pid) noexcept {
+  OpenSpan** head = open_ids.find(id);
+  if (head == nullptr) return nullptr;
+  for (OpenSpan* entry = *head; entry != nullptr; entry = entry->id_next) {
+    if (pid == 0 || entry->pid == 0 || entry->pid == pid) return entry;
+  }
+  return nullptr;
+}
 
 }  // namespace bto

@@ -33,7 +33,7 @@ bool ParentLinks::assign_ids(const ReservedFields& reserved, const FamilyInfo& f
   IdText parent;
   // parent_id 0 or "" means "no parent" (what a script prints for roots).
   const bool named = parent.set(reserved.parent_id) && parent.text != "0";
-  bool found = named && link_named(parent.text, span, count_missing, link);
+  bool found = named && link_named(parent.text, reserved.process_id(), span, count_missing, link);
   if (!found) found = link_remote_or_nesting(reserved, family, named, span, link);
   if (!found) {
     ids_.new_trace_id(span.trace_id);
@@ -45,12 +45,13 @@ bool ParentLinks::assign_ids(const ReservedFields& reserved, const FamilyInfo& f
 }
 
 // The span named by parent_id: open, or ended a moment ago.
-bool ParentLinks::link_named(std::string_view parent_id, SpanRecord& span, bool count_missing, ParentLink& link) {
-  if (OpenSpan** head = open_ids_.find(parent_id)) {
-    link_local(span, **head, link);
+bool ParentLinks::link_named(std::string_view parent_id, int64_t pid, SpanRecord& span, bool count_missing,
+                             ParentLink& link) {
+  if (const OpenSpan* parent = find_open_of(open_ids_, parent_id, pid)) {
+    link_local(span, *parent, link);
     return true;
   }
-  if (const EndedSpan* ended = find_ended(parent_id)) {
+  if (const EndedSpan* ended = find_ended(parent_id, pid)) {
     span.trace_id = ended->trace_id;
     span.parent_span_id = ended->span_id;
     span.depth = static_cast<uint16_t>(std::min<int>(ended->depth + 1, UINT16_MAX));
@@ -123,10 +124,11 @@ ContextResult ParentLinks::invalid_context(std::string_view field, const FieldVa
   return ContextResult::kInvalid;
 }
 
-void ParentLinks::remember_ended(std::string_view id, const SpanRecord& span, bool sampled) {
+void ParentLinks::remember_ended(std::string_view id, int64_t pid, const SpanRecord& span, bool sampled) {
   EndedSpan& slot = ended_[ended_next_];
   if (slot.used) ended_index_.erase_if_maps_to(slot.id, &slot);
   slot.id.assign(id);
+  slot.pid = pid;
   slot.trace_id = span.trace_id;
   slot.span_id = span.span_id;
   slot.depth = span.depth;
@@ -136,9 +138,11 @@ void ParentLinks::remember_ended(std::string_view id, const SpanRecord& span, bo
   ended_next_ = (ended_next_ + 1) % kEndedCapacity;
 }
 
-const ParentLinks::EndedSpan* ParentLinks::find_ended(std::string_view id) noexcept {
+// The index keeps the latest span ended with an id: another process's is not
+// this child's parent (rare: two processes ending the same id within 4096 spans).
+const ParentLinks::EndedSpan* ParentLinks::find_ended(std::string_view id, int64_t pid) noexcept {
   EndedSpan** found = ended_index_.find(id);
-  return found == nullptr ? nullptr : *found;
+  return found == nullptr || !same_process((*found)->pid, pid) ? nullptr : *found;
 }
 
 }  // namespace bto

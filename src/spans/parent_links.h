@@ -36,8 +36,9 @@ class ParentLinks {
   bool assign_ids(const ReservedFields& reserved, const FamilyInfo& family, SpanRecord& span, bool count_missing,
                   bool& sampled);
 
-  // A span that ended (or was given up): children naming `id` still find it.
-  void remember_ended(std::string_view id, const SpanRecord& span, bool sampled);
+  // A span that ended (or was given up): children naming `id` (in process
+  // `pid`, 0 if unknown) still find it.
+  void remember_ended(std::string_view id, int64_t pid, const SpanRecord& span, bool sampled);
 
  private:
   // Recently ended spans that a late child may still name as its parent.
@@ -45,6 +46,7 @@ class ParentLinks {
 
   struct EndedSpan {
     std::string id;
+    int64_t pid = 0;
     TraceId trace_id{};
     SpanId span_id{};
     uint16_t depth = 0;
@@ -52,12 +54,12 @@ class ParentLinks {
     bool sampled = true;
   };
 
-  bool link_named(std::string_view parent_id, SpanRecord& span, bool count_missing, ParentLink& link);
+  bool link_named(std::string_view parent_id, int64_t pid, SpanRecord& span, bool count_missing, ParentLink& link);
   bool link_remote_or_nesting(const ReservedFields& reserved, const FamilyInfo& family, bool named,
                               SpanRecord& span, ParentLink& link);
   ContextResult trace_context(const ReservedFields& reserved, RemoteContext& out);
   ContextResult invalid_context(std::string_view field, const FieldValue& value);
-  const EndedSpan* find_ended(std::string_view id) noexcept;
+  const EndedSpan* find_ended(std::string_view id, int64_t pid) noexcept;
 
   OpenSpansById& open_ids_;
   OpenSpansByThread& open_nests_;

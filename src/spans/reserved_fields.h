@@ -54,6 +54,7 @@ struct ReservedFields {
   const FieldValue* timestamp = nullptr;
   const FieldValue* duration = nullptr;
   const FieldValue* tid = nullptr;
+  const FieldValue* pid = nullptr;
   const FieldValue* traceparent = nullptr;
   const FieldValue* trace_id = nullptr;
   const FieldValue* span_id = nullptr;
@@ -65,6 +66,7 @@ struct ReservedFields {
       switch (key.size()) {
         case 3:
           if (key_is(key, "tid")) tid = &field.value;
+          else if (key_is(key, "pid")) pid = &field.value;
           break;
         case 7:
           if (key_is(key, "span_id")) span_id = &field.value;
@@ -91,7 +93,18 @@ struct ReservedFields {
 
   // The thread id, when the event has an integer `tid`.
   bool has_tid() const noexcept { return tid != nullptr && tid->type == ValueType::kInt; }
+
+  // The process id (`pid`: an integer, or its decimal text); 0 when absent or unusable.
+  int64_t process_id() const noexcept {
+    int64_t value = 0;
+    if (pid == nullptr || !handler_util::as_int(*pid, value) || value <= 0) return 0;
+    return value;
+  }
 };
+
+// Two events may belong to one span: unless both name their process and the
+// processes differ (request ids are per process; 0 = not named).
+inline bool same_process(int64_t a, int64_t b) noexcept { return a == 0 || b == 0 || a == b; }
 
 // The event's timestamp as Unix ns; `raw` gets the value itself when it is
 // CLOCK_MONOTONIC, else 0. False when there is no usable timestamp.

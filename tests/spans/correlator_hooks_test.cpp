@@ -88,8 +88,10 @@ TEST(CorrelatorHooks, key_fields_ignore_request_id_and_require_every_field) {
 
 TEST(CorrelatorHooks, families_without_key_fields_still_use_request_id) {
   HookHarness h;
+  // fd differs: it is a key field of conn_*, not of request_* (pid is the
+  // process, which must match: tests/spans/process_pairing_test.cpp).
   h.feed(TestEvent("request_start", {{"request_id", 5}, {"pid", 1}, {"fd", 2}}));
-  h.feed(TestEvent("request_end", {{"request_id", 5}, {"pid", 9}, {"fd", 9}}));
+  h.feed(TestEvent("request_end", {{"request_id", 5}, {"pid", 1}, {"fd", 9}}));
   EXPECT_EQ(h.sink.spans.size(), 1u);
 }
 

@@ -25,6 +25,8 @@ inline bool key_is(std::string_view key, const char (&literal)[N]) noexcept {
 // Fields the correlator consumes; never turned into attributes by default.
 inline bool is_reserved(std::string_view key) noexcept {
   switch (key.size()) {
+    case 3:
+      return key_is(key, "pid");  // the process: its resource (process.pid), not a span attribute
     case 7:
       return key_is(key, "span_id");
     case 8:
