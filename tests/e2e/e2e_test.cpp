@@ -147,6 +147,12 @@ TEST_F(E2e, http_spans_match_requests) {
     const ReceivedAttribute* pid = find_attr(span.resource, "process.pid");
     ASSERT_NE(pid, nullptr);
     EXPECT_EQ(pid->value, std::to_string(server.child.pid()));
+    // --pid keeps one resource, with the process attributes of node-wide mode.
+    ASSERT_NE(find_attr(span.resource, "process.executable.name"), nullptr);
+    EXPECT_EQ(find_attr(span.resource, "process.executable.name")->value, "demo-server");
+    ASSERT_NE(find_attr(span.resource, "process.command_args"), nullptr);
+    EXPECT_EQ(find_attr(span.resource, "process.command_args")->type, "array");
+    EXPECT_NE(find_attr(span.resource, "process.parent_pid"), nullptr);
     if (r.route == "orders") orders[span.span_id] = &span;
   }
   EXPECT_EQ(http, 85u);
@@ -321,11 +327,9 @@ TEST_F(E2e, system_wide_mode_traces_workers_started_later) {
   // A little settling for the uprobes to be installed in the new processes' mappings.
   std::this_thread::sleep_for(milliseconds(300));
 
-  // HTTP and job ids restart at 1 in every process and the tuple events carry
-  // no pid (docs/demo.md), so two processes serving at once can have two
-  // open spans with the same (family, request_id). The loads therefore run
-  // one after the other, the second only once every span of the first has
-  // ended, so keys never collide. Each process gets its own URIs.
+  // One process after the other, each with its own URIs (two processes
+  // serving at once: tests/e2e/resource_e2e_test.cpp). Every span names its
+  // process in its resource.
   ASSERT_EQ(run_loadgen(a.port, "load-a.jsonl", {"--requests", "20", "--concurrency", "2", "--mix", "users"}), 0);
   Received got = wait_received(receiver, [](const Received& r) { return count_http(r) >= 20; }, seconds(15));
   ASSERT_EQ(count_http(got), 20u);
@@ -349,7 +353,9 @@ TEST_F(E2e, system_wide_mode_traces_workers_started_later) {
       (span.name == "HTTP POST /api/orders" ? orders : items)++;
       tids_b.insert(attr(span, "thread.id"));
     }
-    EXPECT_EQ(find_attr(span.resource, "process.pid"), nullptr) << "system-wide spans name no single pid";
+    const ReceivedAttribute* pid = find_attr(span.resource, "process.pid");
+    ASSERT_NE(pid, nullptr) << "system-wide spans name their own process";
+    EXPECT_EQ(pid->value, std::to_string(span.name == "HTTP GET /api/users" ? a.child.pid() : b.child.pid()));
   }
   EXPECT_EQ(users, 20u);
   EXPECT_EQ(items, 10u);
