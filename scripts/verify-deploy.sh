@@ -237,12 +237,119 @@ for rel in ("deploy/kubernetes/sidecar.yaml", "deploy/kubernetes/daemonset.yaml"
                 check(c.get("command", [""])[0] == "/usr/local/bin/bto-find-target", f"{rel}: exporter should start through bto-find-target")
             for v in volumes.values():
                 if "hostPath" in v:
-                    check(os.path.isdir(v["hostPath"]["path"]), f"{rel}: hostPath {v['hostPath']['path']} missing on this host")
+                    hp = v["hostPath"]
+                    exists = os.path.isfile if hp.get("type") == "File" else os.path.isdir
+                    check(exists(hp["path"]), f"{rel}: hostPath {hp['path']} ({hp.get('type', 'Directory')}) missing on this host")
     for name, data in configmaps.items():
         for key, text in data.items():
             src = os.path.join(repo, "examples", "scripts", key)
             if os.path.isfile(src):
                 check(open(src).read() == text, f"{rel}: ConfigMap {name}/{key} differs from examples/scripts/{key}")
+
+# ---- the Collector with k8sattributes next to the DaemonSet (docs/resources.md)
+rel = "deploy/kubernetes/otel-collector.yaml"
+kdocs = docs.get(rel, [])
+check(kdocs, f"{rel}: missing")
+def of_kind(kind):
+    return [d for d in kdocs if d.get("kind") == kind]
+for doc in kdocs:
+    check("apiVersion" in doc and "kind" in doc and doc.get("metadata", {}).get("name"),
+          f"{rel}: a document lacks apiVersion/kind/metadata.name")
+cms = {d["metadata"]["name"]: d.get("data", {}) for d in of_kind("ConfigMap")}
+kcol = {}
+if check("otel-collector-config" in cms and "config.yaml" in cms["otel-collector-config"],
+         f"{rel}: ConfigMap otel-collector-config with config.yaml missing"):
+    kcol = yaml.safe_load(cms["otel-collector-config"]["config.yaml"]) or {}
+kproc = (kcol.get("processors") or {}).get("k8sattributes") or {}
+check(kproc, f"{rel}: no k8sattributes processor")
+# Keys of the processor's documentation (processor/k8sattributesprocessor/README.md, 0.129-0.14x).
+check(set(kproc) <= {"auth_type", "passthrough", "filter", "extract", "pod_association", "exclude",
+                     "wait_for_metadata", "wait_for_metadata_timeout", "kube_config_path", "context"},
+      f"{rel}: k8sattributes has undocumented keys {sorted(set(kproc))}")
+check(kproc.get("auth_type") in ("serviceAccount", None), f"{rel}: auth_type must be serviceAccount in a pod")
+check(kproc.get("passthrough") is not True, f"{rel}: passthrough would extract nothing")
+check(set(kproc.get("filter", {})) <= {"node", "node_from_env_var", "namespace", "fields", "labels"},
+      f"{rel}: undocumented filter keys {sorted(kproc.get('filter', {}))}")
+documented_metadata = {
+    "k8s.namespace.name", "k8s.pod.name", "k8s.pod.hostname", "k8s.pod.ip", "k8s.pod.start_time", "k8s.pod.uid",
+    "k8s.replicaset.uid", "k8s.replicaset.name", "k8s.deployment.uid", "k8s.deployment.name", "k8s.daemonset.uid",
+    "k8s.daemonset.name", "k8s.statefulset.uid", "k8s.statefulset.name", "k8s.cronjob.uid", "k8s.cronjob.name",
+    "k8s.job.uid", "k8s.job.name", "k8s.node.name", "k8s.node.uid", "k8s.cluster.uid", "k8s.container.name",
+    "container.id", "container.image.name", "container.image.tag", "container.image.repo_digests",
+    "service.namespace", "service.name", "service.version", "service.instance.id"}
+extract = kproc.get("extract", {})
+metadata = extract.get("metadata", [])
+check(set(extract) <= {"metadata", "labels", "annotations", "otel_annotations", "deployment_name_from_replicaset"},
+      f"{rel}: undocumented extract keys {sorted(extract)}")
+check(set(metadata) <= documented_metadata, f"{rel}: undocumented metadata {sorted(set(metadata) - documented_metadata)}")
+check("k8s.pod.uid" in metadata, f"{rel}: k8s.pod.uid must be extracted to associate on it")
+check(any(m == "k8s.container.name" or m.startswith("container.") for m in metadata),
+      f"{rel}: container.id association needs a container attribute in extract.metadata")
+for label in extract.get("labels", []) + extract.get("annotations", []):
+    check(set(label) <= {"tag_name", "key", "key_regex", "from"} and label.get("from", "pod") in
+          {"pod", "namespace", "node", "deployment", "statefulset", "daemonset", "job"},
+          f"{rel}: bad label/annotation rule {label}")
+assoc = [[(src.get("from"), src.get("name")) for src in a.get("sources", [])] for a in kproc.get("pod_association", [])]
+check(assoc == [[("resource_attribute", "k8s.pod.uid")], [("resource_attribute", "container.id")]],
+      f"{rel}: pod_association must be k8s.pod.uid, then container.id (got {assoc})")
+# What the association keys on is what bpftrace-otel sets (src/resource) and documents.
+resource_src = open(os.path.join(repo, "src", "resource", "process_resource.cpp")).read()
+resources_doc = open(os.path.join(repo, "docs", "resources.md")).read()
+for key in ("k8s.pod.uid", "container.id"):
+    check(f'"{key}"' in resource_src, f"src/resource/process_resource.cpp does not set {key}")
+    check(f"`{key}`" in resources_doc, f"docs/resources.md does not document {key}")
+kpipes = (kcol.get("service") or {}).get("pipelines", {})
+for signal in ("traces", "metrics"):
+    pipe = kpipes.get(signal, {})
+    procs = pipe.get("processors", [])
+    check("k8sattributes" in procs, f"{rel}: {signal} pipeline lacks k8sattributes")
+    check("batch" not in procs or procs.index("k8sattributes") < procs.index("batch"),
+          f"{rel}: {signal}: k8sattributes must come before batch")
+    for kind in ("receivers", "processors", "exporters"):
+        for comp in pipe.get(kind, []):
+            check(comp in (kcol.get(kind) or {}), f"{rel}: pipeline {signal} uses undefined {kind[:-1]} {comp}")
+kprotos = (kcol.get("receivers") or {}).get("otlp", {}).get("protocols", {})
+check(kprotos.get("http", {}).get("endpoint", "").endswith(":4318"), f"{rel}: OTLP/HTTP must listen on 4318")
+# RBAC: what the processor reads, bound to the account the collector runs as.
+rules = [r for d in of_kind("ClusterRole") for r in d.get("rules", [])]
+def allowed(group, resource):
+    return any(group in r.get("apiGroups", []) and resource in r.get("resources", []) and
+               {"get", "watch", "list"} <= set(r.get("verbs", [])) for r in rules)
+check(allowed("", "pods") and allowed("", "namespaces"), f"{rel}: ClusterRole must get/watch/list pods and namespaces")
+if "k8s.deployment.name" in metadata and not extract.get("deployment_name_from_replicaset"):
+    check(allowed("apps", "replicasets"), f"{rel}: k8s.deployment.name needs replicasets get/watch/list")
+kds = of_kind("DaemonSet")
+check(len(kds) == 1, f"{rel}: expected one collector DaemonSet")
+if kds:
+    spec, containers = containers_of(kds[0])
+    account = spec.get("serviceAccountName")
+    bound = [s for d in of_kind("ClusterRoleBinding") for s in d.get("subjects", [])
+             if d.get("roleRef", {}).get("name") in {r["metadata"]["name"] for r in of_kind("ClusterRole")}]
+    check(any(s.get("name") == account and s.get("namespace") == kds[0]["metadata"].get("namespace") for s in bound),
+          f"{rel}: the collector's ServiceAccount {account} is not bound to the ClusterRole")
+    sel = kds[0]["spec"].get("selector", {}).get("matchLabels", {})
+    labels = kds[0]["spec"]["template"].get("metadata", {}).get("labels", {})
+    check(sel and all(labels.get(k) == v for k, v in sel.items()), f"{rel}: selector does not match template labels")
+    env_var = kproc.get("filter", {}).get("node_from_env_var")
+    for c in containers:
+        names = {e["name"] for e in c.get("env", [])}
+        check(not env_var or env_var in names, f"{rel}: {c['name']} lacks env {env_var} (filter.node_from_env_var)")
+        config_arg = [a for a in c.get("args", []) if a.startswith("--config=")]
+        mounts = {vm["mountPath"] for vm in c.get("volumeMounts", [])}
+        check(config_arg and os.path.dirname(config_arg[0][len("--config="):]) in mounts,
+              f"{rel}: --config does not point into a mounted volume")
+# The exporter DaemonSet's endpoint is this Service.
+svc = [d for d in of_kind("Service") if d["metadata"]["name"] == "otel-collector"]
+exporter_env = {}
+for doc in docs.get("deploy/kubernetes/daemonset.yaml", []):
+    if doc.get("kind") == "DaemonSet":
+        for c in containers_of(doc)[1]:
+            exporter_env.update({e["name"]: e.get("value", "") for e in c.get("env", [])})
+if check(svc, f"{rel}: Service otel-collector missing"):
+    host = f"{svc[0]['metadata']['name']}.{svc[0]['metadata'].get('namespace', 'default')}"
+    check(exporter_env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == f"http://{host}:4318",
+          f"daemonset.yaml: exporter endpoint {exporter_env.get('OTEL_EXPORTER_OTLP_ENDPOINT')} is not http://{host}:4318")
+    check({p.get("port") for p in svc[0]["spec"].get("ports", [])} >= {4317, 4318}, f"{rel}: Service needs 4317 and 4318")
 
 for p in problems:
     print("PROBLEM:", p)
