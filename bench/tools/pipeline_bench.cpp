@@ -240,6 +240,7 @@ int main(int argc, char** argv) {
   app.add_option("--attr-bytes", stream.attr_bytes, "string attribute length (0 = natural)");
   app.add_option("--shape", shape, "tuple | printf | raw | mix");
   app.add_option("--seed", stream.seed, "generator seed");
+  app.add_option("--pids", stream.pids, "processes the requests come from (pid field); 0 = none");
   app.add_option("--input", input, "use this stream instead of generating one");
   app.add_option("--binary", binary, "bpftrace-otel binary");
   app.add_option("--modes", modes_text,

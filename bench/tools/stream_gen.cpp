@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   app.add_option("--shape", shape, "tuple | printf | raw | mix");
   app.add_option("--seed", options.seed, "random seed");
   app.add_option("--rate", options.rate, "lines per second, paced (0 = as fast as possible)");
+  app.add_option("--pids", options.pids, "processes the requests come from (a pid field per event); 0 = none");
   app.add_option("-o,--output", output, "output file ('-' = stdout)");
   CLI11_PARSE(app, argc, argv);
   if (!bto::bench::parse_shape(shape, options.shape)) {

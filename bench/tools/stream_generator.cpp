@@ -33,6 +33,7 @@ struct OpenSpan {
   uint64_t id;
   uint64_t parent;  // 0 = root
   uint32_t tid;
+  uint32_t pid = 0;
   std::vector<uint32_t> children;  // slots of open children (HTTP parents only)
   uint32_t parent_slot = 0;
 };
@@ -116,6 +117,7 @@ class Writer {
   std::vector<uint32_t> open_pos_;  // slot -> index in open_
   std::vector<uint32_t> http_open_;  // slots of open HTTP spans (may hold closed ones lazily: checked)
   std::string line_;
+  uint32_t current_pid_ = 0;  // of the span whose event is being written
 };
 
 uint32_t Writer::new_slot() {
@@ -165,6 +167,8 @@ void Writer::start_span() {
     span.id = next_http_id_++;
     span.parent = 0;
     span.tid = 22400 + static_cast<uint32_t>(rng_.below(64));
+    span.pid = options_.pids == 0 ? 0 : 31000 + static_cast<uint32_t>(rng_.below(options_.pids));
+    current_pid_ = span.pid;
     static constexpr std::array<std::string_view, 6> kUris = {"/api/users", "/api/orders", "/api/slow",
                                                               "/api/error", "/api/items/", "/api/nope"};
     static constexpr std::array<std::string_view, 2> kMethods = {"GET", "POST"};
@@ -183,6 +187,8 @@ void Writer::start_span() {
   span.parent = parent.id;
   span.parent_slot = parent_slot;
   span.tid = parent.tid;
+  span.pid = parent.pid;
+  current_pid_ = span.pid;
   parent.children.push_back(slot);
   switch (rng_.below(3)) {
     case 0:
@@ -227,6 +233,7 @@ void Writer::end_span(uint32_t slot) {
     }
   }
   const uint64_t ts = tick();
+  current_pid_ = span.pid;
   switch (span.family) {
     case Family::kHttp: {
       static constexpr std::array<uint64_t, 5> kCodes = {200, 200, 201, 404, 500};
@@ -251,7 +258,13 @@ void Writer::end_span(uint32_t slot) {
   free_slot(slot);
 }
 
-void Writer::emit(std::string_view name, const std::vector<Field>& fields) {
+void Writer::emit(std::string_view name, const std::vector<Field>& given) {
+  std::vector<Field> with_pid;
+  if (options_.pids != 0) {
+    with_pid = given;
+    with_pid.push_back(num("pid", current_pid_));
+  }
+  const std::vector<Field>& fields = options_.pids != 0 ? with_pid : given;
   if (options_.garbage_pct > 0 && rng_.unit() * 100.0 < options_.garbage_pct) emit_garbage();
   line_.clear();
   switch (pick_shape()) {

@@ -21,6 +21,9 @@ struct StreamOptions {
   Shape shape = Shape::kTuple;
   double rate = 0;  // lines per second (a live-like stream); 0 = as fast as the reader takes them
   uint64_t seed = 1;
+  // Processes the requests come from (a `pid` field on every event, children
+  // in their parent's process, as examples/scripts print it); 0 = no pid field.
+  uint32_t pids = 0;
 };
 
 struct StreamCounts {

@@ -130,6 +130,10 @@ class ConsoleExporter final : public SpanExporter {
       buffer_ += " event=";
       buffer_ += event.name;
     }
+    // Node-wide, spans of many processes interleave: say whose (its resource).
+    if (span.resource && span.resource->pid != 0) {
+      fmt::format_to(std::back_inserter(buffer_), " pid={}", span.resource->pid);
+    }
     buffer_ += '\n';
   }
 
@@ -171,9 +175,17 @@ class ConsoleExporter final : public SpanExporter {
     }
     buffer_ += "],\"depth\":";
     append_json_uint(buffer_, span.depth);
-    if (!service_name_.empty()) {
+    const Attribute* own_service = span.resource ? span.resource->attributes.find("service.name") : nullptr;
+    if (own_service != nullptr) {
+      buffer_ += ",\"service.name\":";
+      append_json_string(buffer_, own_service->string_value);
+    } else if (!service_name_.empty()) {
       buffer_ += ",\"service.name\":";
       append_json_string(buffer_, service_name_);
+    }
+    if (span.resource && span.resource->pid != 0) {
+      buffer_ += ",\"process.pid\":";
+      append_json_int(buffer_, span.resource->pid);
     }
     buffer_ += "}\n";
   }

@@ -76,5 +76,20 @@ TEST(ConsoleExporter, root_span_has_no_parent_field_value) {
   EXPECT_EQ(text.rfind("HTTP GET", 0), 0u);
 }
 
+TEST(ConsoleExporter, spans_of_a_process_say_whose_they_are) {
+  SpanRecord span = sample_span();
+  const std::string plain = export_to_string(ConsoleFormat::kText, span);
+  EXPECT_EQ(plain.find(" pid="), std::string::npos);
+  EXPECT_NE(export_to_string(ConsoleFormat::kJson, span).find("\"service.name\":\"demo\""), std::string::npos);
+  auto process = std::make_unique<Resource>();
+  process->pid = 4242;
+  process->attributes.set_string("service.name", "checkout");
+  span.resource = ResourceRef(std::move(process));
+  const std::string text = export_to_string(ConsoleFormat::kText, span);
+  EXPECT_NE(text.find(" pid=4242\n"), std::string::npos) << text;
+  const std::string json = export_to_string(ConsoleFormat::kJson, span);
+  EXPECT_NE(json.find("\"service.name\":\"checkout\",\"process.pid\":4242}"), std::string::npos) << json;
+}
+
 }  // namespace
 }  // namespace bto
