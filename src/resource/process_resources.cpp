@@ -1,5 +1,7 @@
 #include "resource/process_resources.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +20,20 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kChecksPerSweep = 64;
 // When the cache is full, dead entries are looked for at most this often.
 constexpr std::chrono::seconds kFullCheckSpacing{1};
+
+// The inode of the initial pid namespace (PROC_PID_INIT_INO, include/linux/proc_ns.h).
+constexpr ino_t kInitialPidNamespace = 0xEFFFFFFCU;
+
+// Node-wide, bpftrace 0.17-0.21 reports host pids whatever namespace it runs
+// in; read in another namespace's /proc they name other processes or none.
+void warn_if_not_the_hosts_pids(const std::string& proc_root) {
+  struct stat ns {};
+  if (proc_root != "/proc" || ::stat("/proc/self/ns/pid", &ns) != 0 || ns.st_ino == kInitialPidNamespace) return;
+  spdlog::warn(
+      "resource: bpftrace-otel runs in a child pid namespace: pids in events (host pids with bpftrace < 0.22) may "
+      "name other processes in this /proc. Share the host's pid namespace (hostPID: true, pid: host) or mount the "
+      "host's /proc and pass --proc-path");
+}
 
 void bump(std::atomic<uint64_t>& counter, uint64_t count = 1) noexcept {
   counter.store(counter.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
@@ -45,6 +61,7 @@ class ProcessResourcesImpl final : public ProcessResources {
     base_.value_limit = value_limit;
     by_pid_.reserve(options_.max_processes);
     entries_.reserve(options_.max_processes);
+    if (options_.single_pid == 0 && options_.read_proc) warn_if_not_the_hosts_pids(options_.proc_root);
     if (options_.single_pid > 0) {
       Entry entry = read_entry(options_.single_pid);
       if (!entry.found) {

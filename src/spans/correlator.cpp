@@ -95,6 +95,7 @@ class CorrelatorImpl final : public Correlator {
   CorrelatorImpl(const CorrelatorOptions& options, HandlerRegistry& handlers, SpanPool& pool, SpanSink& sink,
                  TimestampConverter& clock, CorrelatorStats& stats, ResourceResolver* resources)
       : resources_(resources),
+        default_resource_(resources != nullptr ? resources->resource_of(0) : ResourceRef()),
         max_open_(std::max<size_t>(options.max_open_spans, 1)),
         pack_above_(options.pack_open_spans_above),
         timeout_ns_(static_cast<uint64_t>(std::max<int64_t>(options.span_timeout.count(), 0))),
@@ -164,6 +165,11 @@ class CorrelatorImpl final : public Correlator {
   // up to max_families; nullptr for a new family beyond that.
   const FamilyInfo* family_of(std::string_view family) {
     if (last_family_info_ != nullptr && last_family_ == family) return last_family_info_;
+    return find_family(family);
+  }
+
+  // Out of line: the hot path above is one compare (the last event's family).
+  [[gnu::noinline]] const FamilyInfo* find_family(std::string_view family) {
     FamilyInfo* info = families_.find(family);
     if (info == nullptr) {
       if (families_.size() >= max_families_) return nullptr;
@@ -228,7 +234,7 @@ class CorrelatorImpl final : public Correlator {
     const bool sampled = entry->sampled;
     const int64_t span_pid = entry->pid != 0 ? entry->pid : pid;
     SpanPtr span = detach(entry);
-    if (!span->resource) attach_resource(*span, pid);  // the start named no process
+    if (pid != 0 && !span->resource) attach_resource(*span, pid);  // the start named no process
     handler.on_end(event, *span);
     uint64_t early_ns = 0;
     const uint64_t end = end_time(reserved, span->start_time_unix_ns, start_raw, early_ns);
@@ -306,9 +312,14 @@ class CorrelatorImpl final : public Correlator {
     return nullptr;
   }
 
-  // The span's resource: its process's (src/resource/), looked up by pid.
+  // The span's resource: its process's (src/resource/), looked up by pid; a
+  // span naming no process gets the resolver's default, asked for once.
   void attach_resource(SpanRecord& span, int64_t pid) {
-    if (resources_ != nullptr) span.resource = resources_->resource_of(pid);
+    if (pid == 0) {
+      if (default_resource_) span.resource = default_resource_;
+    } else if (resources_ != nullptr) {
+      span.resource = resources_->resource_of(pid);
+    }
   }
 
   // A second start with the same id supersedes the first; at max_open_spans
@@ -451,6 +462,7 @@ class CorrelatorImpl final : public Correlator {
 
   ResourceResolver* const resources_;  // nullptr: every span gets the exporter's own resource
   const ResourceRef no_resource_;
+  const ResourceRef default_resource_;  // of spans naming no process (--pid: the target's)
   const size_t max_open_;
   const size_t pack_above_;
   const uint64_t timeout_ns_;

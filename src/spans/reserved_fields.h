@@ -96,9 +96,14 @@ struct ReservedFields {
 
   // The process id (`pid`: an integer, or its decimal text); 0 when absent or unusable.
   int64_t process_id() const noexcept {
+    if (pid == nullptr) return 0;
     int64_t value = 0;
-    if (pid == nullptr || !handler_util::as_int(*pid, value) || value <= 0) return 0;
-    return value;
+    if (pid->type == ValueType::kInt) {
+      value = pid->int_value;
+    } else if (!handler_util::as_int(*pid, value)) {
+      return 0;
+    }
+    return value > 0 ? value : 0;
   }
 };
 
