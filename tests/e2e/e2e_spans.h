@@ -30,6 +30,12 @@ inline std::string attr(const testing::ReceivedSpan& span, const std::string& ke
   return a != nullptr ? a->value : "<missing " + key + ">";
 }
 
+// The span's process (its resource's process.pid; docs/resources.md).
+inline std::string process_pid(const testing::ReceivedSpan& span) {
+  const testing::ReceivedAttribute* a = find_attr(span.resource, "process.pid");
+  return a != nullptr ? a->value : "<missing process.pid>";
+}
+
 inline bool is_http(const testing::ReceivedSpan& span) { return span.name.rfind("HTTP ", 0) == 0; }
 
 // Requests carry a unique W3C traceparent and our HTTP spans continue it: the

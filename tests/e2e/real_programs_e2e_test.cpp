@@ -189,7 +189,7 @@ TEST_F(E2ePython, cpython_gc_imports_calls_and_connects_nest_under_the_request_c
   for (const ReceivedSpan* call : calls) {
     EXPECT_EQ(attr(*call, "function"), "handle_request");
     EXPECT_EQ(attr(*call, "file"), path("app.py").substr(0, 63));
-    EXPECT_EQ(attr(*call, "pid"), std::to_string(app.pid()));
+    EXPECT_EQ(process_pid(*call), std::to_string(app.pid()));
     expect_plausible(*call);
     call_ids.insert(call->span_id);
   }
@@ -318,7 +318,7 @@ TEST_F(E2eRealPrograms, curl_transfers_become_client_spans_of_the_traced_process
     SCOPED_TRACE(attr(s, "url.full"));
     EXPECT_EQ(s.name, "GET");
     EXPECT_EQ(s.kind, kKindClient);
-    EXPECT_EQ(attr(s, "pid"), std::to_string(curl.pid()));
+    EXPECT_EQ(process_pid(s), std::to_string(curl.pid()));
     EXPECT_EQ(attr(s, "http.request.method"), "GET");
     EXPECT_EQ(attr(s, "curl.result"), "0");
     const int code = std::atoi(attr(s, "http.response.status_code").c_str());
@@ -378,7 +378,7 @@ TEST_F(E2eRealPrograms, openssl_handshakes_one_span_per_connection_with_the_tls_
       [&](const Received& r) {
         size_t n = 0;
         for (const ReceivedSpan& s : r.spans) {
-          n += s.name == "TLS Handshake" && clients.count(std::atoi(attr(s, "pid").c_str())) ? 1 : 0;
+          n += s.name == "TLS Handshake" && clients.count(std::atoi(process_pid(s).c_str())) ? 1 : 0;
         }
         return n >= clients.size();
       },
@@ -386,7 +386,7 @@ TEST_F(E2eRealPrograms, openssl_handshakes_one_span_per_connection_with_the_tls_
   ASSERT_TRUE(stop(exporter).has_value());
   std::map<pid_t, int> handshakes, reads, writes;
   for (const ReceivedSpan& s : got.spans) {
-    const pid_t pid = std::atoi(attr(s, "pid").c_str());
+    const pid_t pid = std::atoi(process_pid(s).c_str());
     if (!clients.count(pid)) continue;  // other programs on the host using libssl
     if (s.name == "TLS Handshake") {
       ++handshakes[pid];
@@ -441,7 +441,7 @@ TEST_F(E2eRealPrograms, sqlite_statements_of_the_sqlite3_shell_become_spans_with
   for (const ReceivedSpan& s : got.spans) {
     ASSERT_EQ(s.name, "db_query");
     EXPECT_EQ(attr(s, "db.system"), "sqlite");
-    EXPECT_EQ(attr(s, "pid"), std::to_string(shell.pid()));
+    EXPECT_EQ(process_pid(s), std::to_string(shell.pid()));
     expect_plausible(s, 2 * kSecond);
     const std::string text = attr(s, "db.query.text");
     bool matched = false;
@@ -497,7 +497,7 @@ TEST_F(E2eRealPrograms, connect_of_bash_dev_tcp_gives_one_dial_span_per_connecti
   for (const ReceivedSpan& s : got.spans) {
     EXPECT_EQ(s.name, "net.Dial");
     EXPECT_EQ(s.kind, kKindClient);
-    EXPECT_EQ(attr(s, "pid"), std::to_string(bash.pid()));
+    EXPECT_EQ(process_pid(s), std::to_string(bash.pid()));
     EXPECT_EQ(attr(s, "thread.id"), std::to_string(bash.pid()));
     EXPECT_EQ(attr(s, "net.peer.name"), "127.0.0.1");
     expect_plausible(s, kSecond);
