@@ -32,14 +32,7 @@ std::string_view executable_name(const ProcessInfo& info) noexcept {
 }
 
 void copy_base(const ResourceBase& base, Resource& resource) {
-  for (const Attribute& a : base.attributes.items()) {
-    switch (a.type) {
-      case AttrType::kString: resource.attributes.set_string(a.key, a.string_value); break;
-      case AttrType::kBool: resource.attributes.set_bool(a.key, a.bool_value); break;
-      case AttrType::kInt: resource.attributes.set_int(a.key, a.int_value); break;
-      case AttrType::kDouble: resource.attributes.set_double(a.key, a.double_value); break;
-    }
-  }
+  for (const Attribute& a : base.attributes.items()) resource.attributes.set(a);
 }
 
 // The process's own OTEL_RESOURCE_ATTRIBUTES, within the limits.

@@ -54,7 +54,7 @@ class ProcessResourcesImpl final : public ProcessResources {
     options_.max_processes = std::max<size_t>(options_.max_processes, 1);
     for (const Attribute& a : base_info.attributes.items()) {
       if (a.key == "service.name") continue;
-      copy_attribute(a, base_.attributes);
+      base_.attributes.set(a);
     }
     base_.configured_service_name = std::move(configured_service_name);
     base_.use_process_environment = options_.process_environment;
@@ -92,15 +92,6 @@ class ProcessResourcesImpl final : public ProcessResources {
   }
 
  private:
-  static void copy_attribute(const Attribute& a, AttributeList& into) {
-    switch (a.type) {
-      case AttrType::kString: into.set_string(a.key, a.string_value); break;
-      case AttrType::kBool: into.set_bool(a.key, a.bool_value); break;
-      case AttrType::kInt: into.set_int(a.key, a.int_value); break;
-      case AttrType::kDouble: into.set_double(a.key, a.double_value); break;
-    }
-  }
-
   const ResourceRef& remember(Entry* entry) noexcept {
     last_pid_ = entry->pid;
     last_ = entry;

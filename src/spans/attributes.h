@@ -63,6 +63,8 @@ class AttributeList {
   void set_int(std::string_view key, int64_t value);
   void set_double(std::string_view key, double value);
   void set_bool(std::string_view key, bool value);
+  // Sets `from`'s key to its value, whatever its type.
+  void set(const Attribute& from);
   // Ignores the count limit: the exporter's own diagnostics (why a span is
   // incomplete) must survive a span that is full of user attributes. `key`
   // must be a string literal (it is used as is if the key store is full).

@@ -78,6 +78,15 @@ void AttributeList::set_double(std::string_view key, double value) {
   if (Attribute* slot = slot_for(key, AttrType::kDouble)) slot->double_value = value;
 }
 
+void AttributeList::set(const Attribute& from) {
+  switch (from.type) {
+    case AttrType::kString: set_string(from.key, from.string_value); break;
+    case AttrType::kBool: set_bool(from.key, from.bool_value); break;
+    case AttrType::kInt: set_int(from.key, from.int_value); break;
+    case AttrType::kDouble: set_double(from.key, from.double_value); break;
+  }
+}
+
 void AttributeList::set_bool(std::string_view key, bool value) {
   if (Attribute* slot = slot_for(key, AttrType::kBool)) slot->bool_value = value;
 }

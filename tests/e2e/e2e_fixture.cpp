@@ -38,9 +38,15 @@ Child E2eTest::start_process(const std::string& name, const std::vector<std::str
   return Child::spawn(argv, path(name + ".out"), path(name + ".err"));
 }
 
-Server E2eTest::start_server(const std::string& name, const std::vector<std::string>& extra) {
+Server E2eTest::start_server(const std::string& name, const std::vector<std::string>& extra,
+                             const std::vector<std::string>& env) {
   const std::string port_file = path(name + ".port");
-  std::vector<std::string> argv = {kDemoServer, "--port", "0", "--port-file", port_file, "--quiet"};
+  std::vector<std::string> argv;
+  if (!env.empty()) {
+    argv.push_back("/usr/bin/env");
+    argv.insert(argv.end(), env.begin(), env.end());
+  }
+  argv.insert(argv.end(), {kDemoServer, "--port", "0", "--port-file", port_file, "--quiet"});
   argv.insert(argv.end(), extra.begin(), extra.end());
   Server server{start_process(name, argv), 0};
   // The port file is written then renamed: never seen half written.

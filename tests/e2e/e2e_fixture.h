@@ -86,7 +86,10 @@ class E2eTest : public ::testing::Test {
   // Any program, by argv; stdout to NAME.out, stderr to NAME.err.
   Child start_process(const std::string& name, const std::vector<std::string>& argv);
   // demo-server on a port of the kernel's choice (plus `extra` flags); returns once it listens.
-  Server start_server(const std::string& name, const std::vector<std::string>& extra = {});
+  // `env` ("NAME=value") is added to its environment (through /usr/bin/env, which execs it in
+  // place: the server keeps the pid start_process saw).
+  Server start_server(const std::string& name, const std::vector<std::string>& extra = {},
+                      const std::vector<std::string>& env = {});
   // bpftrace-otel as NAME.
   Child start_exporter(const std::string& name, const Tracing& tracing);
   Child start_exporter(const std::string& name, const std::vector<std::string>& args);  // args as given

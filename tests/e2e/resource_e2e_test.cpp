@@ -105,24 +105,7 @@ std::map<std::string, std::string> as_map(const std::vector<ReceivedAttribute>& 
   return out;
 }
 
-class E2eResources : public E2eTest {
- protected:
-  // demo-server under /usr/bin/env (exec'd in place: same pid), so its own
-  // environment carries `env`.
-  Server start_server_with_env(const std::string& name, const std::vector<std::string>& env) {
-    const std::string port_file = path(name + ".port");
-    std::vector<std::string> argv = {"/usr/bin/env"};
-    argv.insert(argv.end(), env.begin(), env.end());
-    argv.insert(argv.end(), {kDemoServer, "--port", "0", "--port-file", port_file, "--quiet"});
-    Server server{start_process(name, argv), 0};
-    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-    while (server.port == 0 && std::chrono::steady_clock::now() < deadline && server.child.running()) {
-      server.port = std::atoi(read_file(port_file).c_str());
-      if (server.port == 0) std::this_thread::sleep_for(milliseconds(20));
-    }
-    return server;
-  }
-};
+class E2eResources : public E2eTest {};
 
 TEST_F(E2eResources, two_processes_of_one_binary_get_their_own_resources) {
   const std::string mount = cgroup2_mount();
@@ -142,9 +125,10 @@ TEST_F(E2eResources, two_processes_of_one_binary_get_their_own_resources) {
                                                .options = {"--mode", "native-usdt", "--schedule-delay", "100ms",
                                                            "--metric-export-interval", "500ms"}});
   ASSERT_TRUE(wait_attached("exporter"));
-  Server in_pod = start_server_with_env(
-      "server-pod", {"OTEL_SERVICE_NAME=checkout",
-                     "OTEL_RESOURCE_ATTRIBUTES=service.version=1.2.3,deployment.environment=e2e,process.pid=1"});
+  Server in_pod = start_server(
+      "server-pod", {},
+      {"OTEL_SERVICE_NAME=checkout",
+       "OTEL_RESOURCE_ATTRIBUTES=service.version=1.2.3,deployment.environment=e2e,process.pid=1"});
   Server plain = start_server("server-plain");
   ASSERT_GT(in_pod.port, 0);
   ASSERT_GT(plain.port, 0);

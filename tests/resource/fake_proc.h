@@ -3,15 +3,13 @@
 // proc_root: processes with any pid, start time, cgroup and environment, that
 // can exit or be replaced (pid reuse) at will.
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "support/temp_dir.h"
 
 namespace bto::testing {
 
@@ -31,21 +29,10 @@ struct FakeProcess {
 
 class FakeProc {
  public:
-  FakeProc() {
-    char pattern[] = "/tmp/bto-fake-proc-XXXXXX";
-    root_ = ::mkdtemp(pattern);
-  }
-  ~FakeProc() {
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
-  }
-  FakeProc(const FakeProc&) = delete;
-  FakeProc& operator=(const FakeProc&) = delete;
-
-  const std::string& path() const { return root_; }
+  const std::string& path() const { return dir_.path(); }
 
   void add(const FakeProcess& p) {
-    const std::string dir = root_ + "/" + std::to_string(p.pid);
+    const std::string dir = path() + "/" + std::to_string(p.pid);
     std::filesystem::create_directories(dir);
     write(dir + "/stat", std::to_string(p.pid) + " (" + p.comm + ") S " + std::to_string(p.ppid) +
                              " 1 1 0 -1 4194560 100 0 0 0 1 1 0 0 20 0 1 0 " + std::to_string(p.start_ticks) +
@@ -66,7 +53,7 @@ class FakeProc {
     write(dir + "/cgroup", p.cgroup);
     std::filesystem::remove(dir + "/exe");
     if (!p.exe.empty()) std::filesystem::create_symlink(p.exe, dir + "/exe");
-    const std::string root = root_ + "/roots/" + std::to_string(p.pid);
+    const std::string root = path() + "/roots/" + std::to_string(p.pid);
     std::filesystem::create_directories(root + "/etc");
     write(root + "/etc/passwd", p.passwd);
     std::filesystem::remove(dir + "/root");
@@ -74,7 +61,7 @@ class FakeProc {
   }
 
   // The process exits.
-  void remove(int64_t pid) { std::filesystem::remove_all(root_ + "/" + std::to_string(pid)); }
+  void remove(int64_t pid) { std::filesystem::remove_all(path() + "/" + std::to_string(pid)); }
 
  private:
   static void write(const std::string& path, const std::string& text) {
@@ -82,7 +69,7 @@ class FakeProc {
     out << text;
   }
 
-  std::string root_;
+  TempDir dir_{"bto-fake-proc"};
 };
 
 }  // namespace bto::testing

@@ -621,20 +621,6 @@ TEST(Correlator, open_table_survives_churn) {
   EXPECT_EQ(h.stats.parent_not_found, 0u);
 }
 
-// Hands finished spans straight back to the pool, as the export side does.
-class ReleasingSink final : public SpanSink {
- public:
-  explicit ReleasingSink(SpanPool& pool) : pool_(pool) {}
-  void on_span_finished(SpanPtr span) override {
-    ++count;
-    pool_.release(std::move(span));
-  }
-  uint64_t count = 0;
-
- private:
-  SpanPool& pool_;
-};
-
 TEST(Correlator, steady_state_allocates_nothing_per_event) {
 #if !defined(BTO_COUNTS_ALLOCATIONS)
   GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
@@ -644,7 +630,7 @@ TEST(Correlator, steady_state_allocates_nothing_per_event) {
   HandlerRegistry registry(HandlerOptions{});
   register_builtin_handlers(registry);
   SpanPool pool;
-  ReleasingSink sink(pool);
+  testing::ReleasingSink sink(pool);
   CorrelatorStats stats;
   const auto correlator = create_correlator(CorrelatorOptions{}, registry, pool, sink, converter, stats);
   std::vector<TestEvent> events;

@@ -174,15 +174,6 @@ TEST(ProcessPairing, an_end_held_for_its_start_pairs_within_its_process) {
   EXPECT_EQ(h.pid_of(*h.sink.spans[1]), 10);
 }
 
-class ReleasingSink final : public SpanSink {
- public:
-  explicit ReleasingSink(SpanPool& pool) : pool_(pool) {}
-  void on_span_finished(SpanPtr span) override { pool_.release(std::move(span)); }
-
- private:
-  SpanPool& pool_;
-};
-
 TEST(ProcessPairing, steady_state_with_resources_allocates_nothing) {
 #if !defined(BTO_COUNTS_ALLOCATIONS)
   GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
@@ -192,7 +183,7 @@ TEST(ProcessPairing, steady_state_with_resources_allocates_nothing) {
   HandlerRegistry registry(HandlerOptions{});
   register_builtin_handlers(registry);
   SpanPool pool;
-  ReleasingSink sink(pool);
+  testing::ReleasingSink sink(pool);
   CorrelatorStats stats;
   FakeResolver resolver;
   const auto correlator = create_correlator(CorrelatorOptions{}, registry, pool, sink, converter, stats, &resolver);

@@ -116,6 +116,20 @@ class TestEvent {
   mutable std::vector<EventField> fields_;
 };
 
+// Hands finished spans straight back to the pool, as the export side does.
+class ReleasingSink final : public SpanSink {
+ public:
+  explicit ReleasingSink(SpanPool& pool) : pool_(pool) {}
+  void on_span_finished(SpanPtr span) override {
+    ++count;
+    pool_.release(std::move(span));
+  }
+  uint64_t count = 0;
+
+ private:
+  SpanPool& pool_;
+};
+
 class CollectingSink final : public SpanSink {
  public:
   void on_span_finished(SpanPtr span) override { spans.push_back(std::move(span)); }
