@@ -134,8 +134,8 @@ std::string format_summary(const PipelineStats& s) {
       "parent_not_found={} span_events={} trace_context_joined={} trace_context_invalid={} "
       "auto_nested={} sampled_out={} kept_by_tail={} attribute_values_truncated={} "
       "attributes_dropped={} families_rejected={} end_before_start={} events_other_pid={} families_without_start={} | export: exported={} dropped={} (queue_full={} rejected={} "
-      "retries_exhausted={} shutdown={} spool_full={} spool_incompatible={}) rejected_by_collector={} requests={} "
-      "retries={} queue_waits={} queue_wait_ms={}{} | "
+      "retries_exhausted={} shutdown={} spool_full={} spool_incompatible={} output_failed={}) rejected_by_collector={} "
+      "requests={} retries={} queue_waits={} queue_wait_ms={}{} | "
       "bpftrace: starts={} restarts={} | span metrics: metric_series={} metric_overflow={} "
       "metric_points_exported={} metric_export_failures={} metric_resource_overflow={} | "
       "families: template_fields_missing={} rule_fields_missing={} conversions_failed={} | "
@@ -155,16 +155,27 @@ std::string format_summary(const PipelineStats& s) {
       e.spans_exported.load(),
       e.dropped_total(), e.dropped_queue_full.load(), e.dropped_permanent_error.load(),
       e.dropped_retries_exhausted.load(), e.dropped_shutdown.load(), e.spool.spans_dropped.load(),
-      e.dropped_spool_incompatible.load(), e.dropped_partial_success.load(), e.export_requests.load(),
-      e.export_retries.load(), e.queue_full_waits.load(), e.queue_full_wait_us_total.load() / 1000,
-      format_spool_summary(e.spool),
+      e.dropped_spool_incompatible.load(), e.dropped_output_failed.load(), e.dropped_partial_success.load(),
+      e.export_requests.load(), e.export_retries.load(), e.queue_full_waits.load(),
+      e.queue_full_wait_us_total.load() / 1000, format_spool_summary(e.spool),
       s.source.starts.load(), s.source.restarts.load(), s.span_metrics.series.load(),
       s.span_metrics.overflow_measurements.load(), s.span_metrics.data_points_exported.load(),
       s.span_metrics.export_failures.load(), s.span_metrics.resource_overflow_measurements.load(),
       s.families.template_fields_missing.load(), s.families.rule_fields_missing.load(),
       s.families.conversions_failed.load(), s.resources.processes.load(), s.resources.processes_unreadable.load(),
       s.resources.processes_exited.load(), s.resources.pid_reuses.load(), s.resources.overflow_spans.load(),
-      s.resources.env_attributes_dropped.load(), s.resources.env_attributes_invalid.load());
+      s.resources.env_attributes_dropped.load(), s.resources.env_attributes_invalid.load()) +
+         format_tree_summary(s.tree);
+}
+
+std::string format_tree_summary(const TreeStats& t) {
+  if (t.traces_printed.load() == 0 && t.spans_unprinted.load() == 0) return "";
+  return fmt::format(
+      " | tree: traces={} complete={} settled={} root_missing={} early={} at_exit={} spans_printed={} "
+      "spans_unprinted={} peak_held_bytes={}",
+      t.traces_printed.load(), t.printed_complete.load(), t.printed_settled.load(), t.printed_root_missing.load(),
+      t.printed_early.load(), t.printed_at_exit.load(), t.spans_printed.load(), t.spans_unprinted.load(),
+      t.peak_held_bytes.load());
 }
 
 }  // namespace bto

@@ -59,5 +59,7 @@ class Pipeline : public LineHandler {
 
 // One line with every counter, for the final summary and the status log.
 std::string format_summary(const PipelineStats& stats);
+// The tree view's part of it; empty when the view printed nothing.
+std::string format_tree_summary(const TreeStats& stats);
 
 }  // namespace bto

@@ -25,6 +25,7 @@ namespace bto {
 namespace {
 
 constexpr int kPollIntervalMs = 100;
+constexpr int kOutputClosed = -1;  // pump()'s stop reason when a local output's reader went away
 
 struct FileInput {
   int fd = -1;
@@ -50,10 +51,11 @@ struct FileInput {
   }
 };
 
-// Reads `reader` until end of file, a read error (`failed`) or a stop signal;
-// sweeps on every chunk and every idle poll interval. Returns the stop signal,
-// or 0 at end of file or error.
-int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineStats& stats, bool& failed) {
+// Reads `reader` until end of file, a read error (`failed`), a stop signal or a
+// closed output; sweeps on every chunk and every idle poll interval. Returns
+// the stop signal, kOutputClosed, or 0 at end of file or error.
+int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineStats& stats,
+         const LocalOutputs& outputs, bool& failed) {
   pollfd fds[2] = {{reader.fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
   for (;;) {
     const int ready = ::poll(fds, 2, kPollIntervalMs);
@@ -76,6 +78,7 @@ int pump(LineReader& reader, Pipeline& pipeline, StopSignals& signals, PipelineS
       }
     }
     pipeline.sweep();
+    if (outputs.closed() != nullptr) return kOutputClosed;
   }
 }
 
@@ -114,8 +117,9 @@ int run(const AppOptions& given) {
   const ResourceInfo resource = make_resource(options);
   const std::unique_ptr<ProcessResources> process_resources =
       make_process_resources(options, resource, stats.resources);
-  SpanMetricsParts span_metrics = make_span_metrics(options, resource, stats.span_metrics);
-  Pipeline pipeline(options, make_exporter_factory(options, resource, stats.exporter), stats, spool.get(),
+  const LocalOutputs outputs = open_local_outputs(options);
+  SpanMetricsParts span_metrics = make_span_metrics(options, resource, stats.span_metrics, outputs);
+  Pipeline pipeline(options, make_exporter_factory(options, resource, stats, outputs), stats, spool.get(),
                     process_resources.get());
   if (span_metrics.metrics) pipeline.set_span_observer(span_metrics.metrics.get());
   if (options.batch.on_queue_full == QueueFullPolicy::kBlock) {
@@ -137,14 +141,19 @@ int run(const AppOptions& given) {
   if (input) {
     LineReader reader(input->fd, options.decode.max_line_bytes);
     bool read_failed = false;
-    stop_signal = pump(reader, pipeline, signals, stats, read_failed);
+    stop_signal = pump(reader, pipeline, signals, stats, outputs, read_failed);
     if (read_failed) exit_code = 1;  // what was read is still flushed
   } else {
-    const LiveOutcome outcome = run_live(options, pipeline, signals, stats);
+    const LiveOutcome outcome = run_live(options, pipeline, signals, stats, outputs);
     stop_signal = outcome.stop_signal;
     exit_code = outcome.exit_code;
   }
-  if (stop_signal != 0) {
+  if (const LocalOutput* closed = outputs.closed()) {
+    // Like other Unix tools under `| head`: stop quietly, nothing left to show.
+    spdlog::info("{} was closed by its reader; stopped", closed->name());
+    stop_signal = 0;
+  }
+  if (stop_signal > 0) {
     spdlog::info("received {}, flushing (deadline {} ms)", strsignal(stop_signal),
                  options.shutdown_timeout.count());
   }
@@ -163,6 +172,11 @@ int run(const AppOptions& given) {
   if (spool) spool->close();
   spdlog::info("summary: {}", format_summary(stats));
   if (metrics) metrics->stop();
+  if (const LocalOutput* failed = outputs.failed(); failed != nullptr && outputs.closed() == nullptr) {
+    spdlog::error("{} write(s) to {} failed ({}): spans were lost", failed->failed_writes(), failed->name(),
+                  std::strerror(failed->first_error()));
+    if (exit_code == 0) exit_code = 1;
+  }
   return exit_code;
 }
 

@@ -8,6 +8,7 @@
 #include "common/errors.h"
 #include "common/version.h"
 #include "export/console_exporter.h"
+#include "export/file_exporter.h"
 #include "export/otlp_exporter.h"
 #include "export/resource.h"
 #include "source/bpftrace_process.h"
@@ -33,27 +34,56 @@ std::unique_ptr<ProcessResources> make_process_resources(const AppOptions& optio
                                   options.correlator.limits.attribute_value_length, stats);
 }
 
+const LocalOutput* LocalOutputs::closed() const noexcept {
+  for (const auto* output : {console.get(), file.get()}) {
+    if (output != nullptr && output->closed()) return output;
+  }
+  return nullptr;
+}
+
+const LocalOutput* LocalOutputs::failed() const noexcept {
+  for (const auto* output : {console.get(), file.get()}) {
+    if (output != nullptr && output->first_error() != 0) return output;
+  }
+  return nullptr;
+}
+
+LocalOutputs open_local_outputs(const AppOptions& options) {
+  LocalOutputs outputs;
+  outputs.console = LocalOutput::open(LocalOutputOptions{});
+  if (options.exporter == TracesExporter::kFile) {
+    outputs.file = options.output.path == "-" ? outputs.console : LocalOutput::open(options.output);
+  }
+  return outputs;
+}
+
 ExporterFactory make_exporter_factory(const AppOptions& options, const ResourceInfo& resource,
-                                      ExportStats& stats) {
+                                      PipelineStats& stats, const LocalOutputs& outputs) {
   switch (options.exporter) {
     case TracesExporter::kOtlp:
       spdlog::info("exporting spans to {} ({}, compression {})", redact_url(options.otlp.endpoint),
                    to_string(options.otlp.protocol), to_string(options.otlp.compression));
       return [otlp = options.otlp, resource, &stats] {
-        return create_otlp_exporter(otlp, resource, stats);
+        return create_otlp_exporter(otlp, resource, stats.exporter);
       };
     case TracesExporter::kNone:
       return [] { return create_discard_exporter(); };
+    case TracesExporter::kFile:
+      spdlog::info("writing spans as OTLP/JSON lines to {}{}", outputs.file->name(),
+                   options.output.max_bytes == 0
+                       ? std::string()
+                       : fmt::format(" (rotated at {} bytes, {} kept)", options.output.max_bytes, options.output.keep));
+      return [resource, output = outputs.file] { return create_file_exporter(resource, output); };
     case TracesExporter::kConsole:
       break;
   }
-  return [console = options.console, resource] {
-    return create_console_exporter(console, resource);
+  return [console = options.console, resource, output = outputs.console, &stats] {
+    return create_console_exporter(console, resource, output, stats.tree);
   };
 }
 
 SpanMetricsParts make_span_metrics(const AppOptions& options, const ResourceInfo& resource,
-                                   SpanMetricsStats& stats) {
+                                   SpanMetricsStats& stats, const LocalOutputs& outputs) {
   const SpanMetricsOptions& m = options.metrics;
   MetricsExporterKind kind = m.exporter;
   if (kind == MetricsExporterKind::kAuto) {
@@ -67,7 +97,7 @@ SpanMetricsParts make_span_metrics(const AppOptions& options, const ResourceInfo
   }
   std::unique_ptr<MetricsExporter> exporter;
   if (kind == MetricsExporterKind::kConsole) {
-    exporter = create_console_metrics_exporter(options.console.out);
+    exporter = create_console_metrics_exporter(outputs.console);
     spdlog::info("printing span metrics every {} ms", m.export_interval.count());
   } else {
     // Protocol, headers, TLS, compression and retries as for spans.
@@ -94,7 +124,7 @@ SpanMetricsParts make_span_metrics(const AppOptions& options, const ResourceInfo
 }
 
 LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals& signals,
-                     PipelineStats& stats) {
+                     PipelineStats& stats, const LocalOutputs& outputs) {
   SourceOptions source_options = options.source;
   {
     // With --pid: the binary after -- must be one the process runs (a python3
@@ -120,6 +150,7 @@ LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals&
       }
       source->request_stop();
     }
+    if (outputs.closed() != nullptr) source->request_stop();
     pipeline.sweep();
   };
   const SourceResult result = source->run(pipeline, tick);

@@ -14,6 +14,7 @@
 #include "decode/decoder.h"
 #include "export/batch_processor.h"
 #include "export/console_exporter.h"
+#include "export/local_output.h"
 #include "export/otlp_exporter.h"
 #include "metrics/span_metrics.h"
 #include "resource/process_resources.h"
@@ -23,13 +24,15 @@
 
 namespace bto {
 
-enum class TracesExporter { kConsole, kOtlp, kNone };
+// kFile: OTLP/JSON lines (ExportTraceServiceRequest) to `output`.
+enum class TracesExporter { kConsole, kOtlp, kNone, kFile };
 
 struct AppOptions {
   std::string input_path;  // replay a recorded stream ("-" = stdin); no bpftrace started
   std::string log_level = "info";
   TracesExporter exporter = TracesExporter::kConsole;
   ConsoleOptions console;
+  LocalOutputOptions output;  // --exporter file (and --metrics-exporter file): PATH or "-"
   DecodeOptions decode;
   CorrelatorOptions correlator;
   HandlerOptions handlers;
@@ -52,6 +55,7 @@ struct AppOptions {
   bool service_name_explicit = false;
   bool schedule_delay_explicit = false;
   bool endpoint_set = false;
+  bool output_set = false;
 };
 
 // Where a setting's effective value came from, for --print-config.

@@ -140,7 +140,8 @@ std::vector<Setting> build_settings() {
                [](const AppOptions& o) { return std::to_string(o.decode.max_line_bytes); }});
   // ---- Output
   s.push_back({"traces_exporter", "--exporter", {"OTEL_TRACES_EXPORTER"}, "Output",
-               "otlp, console or none (default: otlp when an endpoint is set, else console)",
+               "otlp, console, file or none (default: otlp when an endpoint is set, file when --output "
+               "is, else console)",
                "NAME", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
                  if (v == "otlp") {
@@ -149,8 +150,10 @@ std::vector<Setting> build_settings() {
                    o.exporter = TracesExporter::kConsole;
                  } else if (v == "none") {
                    o.exporter = TracesExporter::kNone;
+                 } else if (v == "file") {
+                   o.exporter = TracesExporter::kFile;
                  } else {
-                   reject("traces_exporter", src, v, "otlp, console or none");
+                   reject("traces_exporter", src, v, "otlp, console, file or none");
                  }
                  o.exporter_explicit = true;
                },
@@ -158,25 +161,35 @@ std::vector<Setting> build_settings() {
                  switch (o.exporter) {
                    case TracesExporter::kOtlp: return std::string("otlp");
                    case TracesExporter::kNone: return std::string("none");
+                   case TracesExporter::kFile: return std::string("file");
                    case TracesExporter::kConsole: break;
                  }
                  return std::string("console");
                }});
   s.push_back({"console_format", "--console-format", {}, "Output",
-               "Console view: text (one indented line per span) or json (one object per line)",
+               "Console view: text (one line per span as it ends), json (one object per line) or tree "
+               "(each trace as a tree once complete; docs/console.md)",
                "FORMAT", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
                  if (v == "text") {
                    o.console.format = ConsoleFormat::kText;
                  } else if (v == "json") {
                    o.console.format = ConsoleFormat::kJson;
+                 } else if (v == "tree") {
+                   o.console.format = ConsoleFormat::kTree;
                  } else {
-                   reject("console_format", src, v, "text or json");
+                   reject("console_format", src, v, "text, json or tree");
                  }
                },
                [](const AppOptions& o) {
-                 return std::string(o.console.format == ConsoleFormat::kJson ? "json" : "text");
+                 switch (o.console.format) {
+                   case ConsoleFormat::kJson: return std::string("json");
+                   case ConsoleFormat::kTree: return std::string("tree");
+                   case ConsoleFormat::kText: break;
+                 }
+                 return std::string("text");
                }});
+  add_output_settings(s);
   s.push_back({"service_name", "--service-name", {"OTEL_SERVICE_NAME", "SERVICE_NAME"},
                "Output", "service.name of the traced service", "NAME", false, false,
                [](AppOptions& o, const std::string& v, const std::string&) {

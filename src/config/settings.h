@@ -33,6 +33,7 @@ void add_source_settings(std::vector<Setting>& settings);
 void add_trace_settings(std::vector<Setting>& settings);  // sampling, trace context, span limits
 void add_metrics_settings(std::vector<Setting>& settings);  // span metrics (docs/metrics.md)
 void add_resource_settings(std::vector<Setting>& settings);  // per-process resources (docs/resources.md)
+void add_output_settings(std::vector<Setting>& settings);  // console views, file exporter (docs/console.md)
 std::string settings_footer();
 std::string mask_secret(const std::string& value);  // kMaskedValue, or "" for ""
 
@@ -44,5 +45,7 @@ inline constexpr const char* kMaskedValue = "******";
 // queue). Throws StartupError; what is adjusted or risky goes to `warnings`.
 void finish_options(AppOptions& options, const std::vector<std::string>& passthrough, const EnvLookup& env,
                     std::vector<std::string>& warnings);
+// The part of it for the local outputs (NO_COLOR, --output and the file exporter).
+void finish_output_options(AppOptions& options, const EnvLookup& env);
 
 }  // namespace bto

@@ -130,7 +130,7 @@ std::string settings_footer() {
          "Documentation: README.md, docs/ (event format, spans, OTLP).";
 }
 
-void finish_options(AppOptions& o, const std::vector<std::string>& passthrough, const EnvLookup&,
+void finish_options(AppOptions& o, const std::vector<std::string>& passthrough, const EnvLookup& env,
                     std::vector<std::string>& warnings) {
   o.source.extra_args = passthrough;
   if (o.batch.max_export_batch_size > o.batch.max_queue_size) {
@@ -142,6 +142,7 @@ void finish_options(AppOptions& o, const std::vector<std::string>& passthrough, 
   }
   o.source.max_line_bytes = o.decode.max_line_bytes;
   if (!o.exporter_explicit && o.endpoint_set) o.exporter = TracesExporter::kOtlp;
+  finish_output_options(o, env);
   if (!o.service_name_explicit) {
     // OTEL_RESOURCE_ATTRIBUTES may name the service; otherwise the OTel default.
     const KeyValueParse attributes = parse_resource_attributes(o.resource_attributes);
@@ -155,6 +156,8 @@ void finish_options(AppOptions& o, const std::vector<std::string>& passthrough, 
     if (!o.schedule_delay_explicit) o.batch.schedule_delay = std::chrono::milliseconds(200);
     o.batch.max_concurrent_exports = 1;
   }
+  // One writer per local output: lines in order, and the tree view sees every span.
+  if (o.exporter == TracesExporter::kFile) o.batch.max_concurrent_exports = 1;
   o.otlp.retry.max_elapsed = o.batch.export_timeout;
   if (!o.spool.dir.empty() && o.exporter != TracesExporter::kOtlp) {
     throw StartupError("spool_dir keeps OTLP export requests for later: it needs the otlp exporter (an endpoint, "

@@ -138,7 +138,10 @@ class QueuedBatchProcessor final : public BatchProcessor {
       std::unique_lock lock(mutex_);
       drained_.wait_until(lock, deadline_, [this] { return active_workers_ == 0; });
     }
-    abort_exports();
+    // What is left of the deadline: an exporter holding spans (the console's
+    // tree view) prints them; one still busy is interrupted.
+    const auto left = std::max(std::chrono::duration_cast<milliseconds>(deadline_ - Clock::now()), milliseconds(0));
+    abort_exports(active_workers_snapshot() == 0 ? left : milliseconds(0));
     for (auto& worker : workers_) worker.join();
     if (spiller_.joinable()) {
       {
@@ -165,9 +168,9 @@ class QueuedBatchProcessor final : public BatchProcessor {
  private:
   enum class Job { kBatch, kReplay, kExit };
 
-  void abort_exports() {
+  void abort_exports(milliseconds grace = milliseconds(0)) {
     if (aborted_.exchange(true)) return;
-    for (auto& exporter : exporters_) exporter->shutdown(milliseconds(0));
+    for (auto& exporter : exporters_) exporter->shutdown(grace);
   }
 
   // Reader thread, queue full, block mode. False when the wait deadline ended it.
@@ -242,6 +245,11 @@ class QueuedBatchProcessor final : public BatchProcessor {
     }
   }
 
+  size_t active_workers_snapshot() {
+    std::lock_guard lock(mutex_);
+    return active_workers_;
+  }
+
   void run_worker(SpanExporter& exporter) {
     RequestExporter* requests = spool_ != nullptr ? exporter.requests() : nullptr;
     WorkerBuffers buffers;
@@ -310,6 +318,7 @@ class QueuedBatchProcessor final : public BatchProcessor {
         stats_.spans_exported += request.spans;
         return;
       case ExportResult::kPermanent:
+      case ExportResult::kOutputFailed:  // not an OTLP result; never kept for a retry
         spool_->settle(request, false);
         stats_.dropped_permanent_error += request.spans;
         return;
@@ -410,6 +419,9 @@ class QueuedBatchProcessor final : public BatchProcessor {
         break;
       case ExportResult::kRetryable:
         stats_.dropped_retries_exhausted += count;
+        break;
+      case ExportResult::kOutputFailed:
+        stats_.dropped_output_failed += count;
         break;
     }
   }

@@ -45,6 +45,7 @@ struct ExportStats {
   std::atomic<uint64_t> dropped_permanent_error{0};  // rejected by the backend (4xx)
   std::atomic<uint64_t> dropped_retries_exhausted{0};
   std::atomic<uint64_t> dropped_shutdown{0};  // still queued when the shutdown deadline passed
+  std::atomic<uint64_t> dropped_output_failed{0};  // a local output (console, file) refused the write
   // Spans inside exported requests that the collector then rejected
   // (partial_success.rejected_spans): part of spans_exported, not of dropped_total().
   std::atomic<uint64_t> dropped_partial_success{0};
@@ -67,7 +68,8 @@ struct ExportStats {
 
   uint64_t dropped_total() const noexcept {
     return dropped_queue_full + dropped_permanent_error + dropped_retries_exhausted +
-           dropped_shutdown + spool.spans_dropped + dropped_spool_incompatible;
+           dropped_shutdown + spool.spans_dropped + dropped_spool_incompatible +
+           dropped_output_failed;
   }
 };
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/json_writer.h"
+#include "export/terminal_text.h"
 
 namespace bto {
 namespace {
@@ -30,24 +31,9 @@ std::string_view status_name(StatusCode status) {
   return "unset";
 }
 
-std::string format_duration(uint64_t ns) {
-  if (ns < 1'000) return fmt::format("{}ns", ns);
-  if (ns < 1'000'000) return fmt::format("{:.1f}us", static_cast<double>(ns) / 1e3);
-  if (ns < 1'000'000'000) return fmt::format("{:.2f}ms", static_cast<double>(ns) / 1e6);
-  return fmt::format("{:.2f}s", static_cast<double>(ns) / 1e9);
-}
-
 void append_text_value(std::string& out, const Attribute& attribute) {
   switch (attribute.type) {
-    case AttrType::kString:
-      // Quote only when needed to keep the line parseable by eye.
-      if (attribute.string_value.find_first_of(" \"=") == std::string::npos &&
-          !attribute.string_value.empty()) {
-        out += attribute.string_value;
-      } else {
-        append_json_string(out, attribute.string_value);
-      }
-      break;
+    case AttrType::kString: append_text_value_quoted(out, attribute.string_value); break;
     case AttrType::kBool: out += attribute.bool_value ? "true" : "false"; break;
     case AttrType::kInt: append_json_int(out, attribute.int_value); break;
     case AttrType::kDouble: append_json_double(out, attribute.double_value); break;
@@ -71,12 +57,8 @@ uint64_t duration_of(const SpanRecord& span) {
 
 class ConsoleExporter final : public SpanExporter {
  public:
-  ConsoleExporter(const ConsoleOptions& options, const ResourceInfo& resource)
-      : options_(options) {
-    if (const Attribute* name = resource.attributes.find("service.name")) {
-      service_name_ = name->string_value;
-    }
-  }
+  ConsoleExporter(const ConsoleOptions& options, const ResourceInfo& resource, std::shared_ptr<LocalOutput> output)
+      : options_(options), service_name_(service_name_of(resource)), output_(std::move(output)) {}
 
   ExportResult export_batch(std::span<const SpanRecord* const> spans) noexcept override {
     try {
@@ -88,28 +70,25 @@ class ConsoleExporter final : public SpanExporter {
           append_text_line(*span);
         }
       }
-      std::fwrite(buffer_.data(), 1, buffer_.size(), options_.out);
-      std::fflush(options_.out);
-      return ExportResult::kSuccess;
     } catch (...) {
       return ExportResult::kPermanent;  // only std::bad_alloc can get here
     }
+    return export_result_of(output_->write(buffer_, cancel_));
   }
 
-  bool force_flush(std::chrono::milliseconds) noexcept override {
-    std::fflush(options_.out);
-    return true;
-  }
-  void shutdown(std::chrono::milliseconds) noexcept override { std::fflush(options_.out); }
+  bool force_flush(std::chrono::milliseconds) noexcept override { return true; }
+  // Writes are unbuffered: nothing to flush, only a stalled write to give up.
+  void shutdown(std::chrono::milliseconds) noexcept override { cancel_.cancel(); }
 
  private:
   void append_text_line(const SpanRecord& span) {
     buffer_.append(2 * static_cast<size_t>(span.depth), ' ');
-    fmt::format_to(std::back_inserter(buffer_), "{}  [{}] {} {}", span.name, kind_name(span.kind),
-                   format_duration(duration_of(span)), status_name(span.status));
+    append_terminal_safe(buffer_, span.name);
+    fmt::format_to(std::back_inserter(buffer_), "  [{}] {} {}", kind_name(span.kind),
+                   format_duration_ns(duration_of(span)), status_name(span.status));
     if (!span.status_message.empty()) {
       buffer_ += " (";
-      buffer_ += span.status_message;
+      append_terminal_safe(buffer_, span.status_message);
       buffer_ += ')';
     }
     buffer_ += "  trace=";
@@ -122,13 +101,13 @@ class ConsoleExporter final : public SpanExporter {
     }
     for (const Attribute& attribute : span.attributes.items()) {
       buffer_ += ' ';
-      buffer_ += attribute.key;
+      append_terminal_safe(buffer_, attribute.key);
       buffer_ += '=';
       append_text_value(buffer_, attribute);
     }
     for (const SpanEventRecord& event : span.events) {
       buffer_ += " event=";
-      buffer_ += event.name;
+      append_text_value_quoted(buffer_, event.name);
     }
     // Node-wide, spans of many processes interleave: say whose (its resource).
     if (span.resource && span.resource->pid != 0) {
@@ -203,14 +182,35 @@ class ConsoleExporter final : public SpanExporter {
 
   ConsoleOptions options_;
   std::string service_name_;
+  std::shared_ptr<LocalOutput> output_;
+  WriteCancel cancel_;
   std::string buffer_;
 };
 
 }  // namespace
 
-std::unique_ptr<SpanExporter> create_console_exporter(const ConsoleOptions& options,
-                                                      const ResourceInfo& resource) {
-  return std::make_unique<ConsoleExporter>(options, resource);
+ExportResult export_result_of(WriteStatus status) noexcept {
+  switch (status) {
+    case WriteStatus::kOk: return ExportResult::kSuccess;
+    case WriteStatus::kClosed:
+    case WriteStatus::kFailed: return ExportResult::kOutputFailed;
+    case WriteStatus::kCancelled:
+    case WriteStatus::kTimedOut: break;
+  }
+  return ExportResult::kRetryable;  // cut short by shutdown(): counted as dropped at shutdown
+}
+
+std::string service_name_of(const ResourceInfo& resource) {
+  const Attribute* name = resource.attributes.find("service.name");
+  return name != nullptr ? name->string_value : std::string();
+}
+
+std::unique_ptr<SpanExporter> create_console_exporter(const ConsoleOptions& options, const ResourceInfo& resource,
+                                                      std::shared_ptr<LocalOutput> output, TreeStats& tree_stats) {
+  if (options.format == ConsoleFormat::kTree) {
+    return create_tree_exporter(options, resource, std::move(output), tree_stats);
+  }
+  return std::make_unique<ConsoleExporter>(options, resource, std::move(output));
 }
 
 }  // namespace bto

@@ -82,6 +82,7 @@ class HttpSendTransport final : public SendTransport {
         }
         break;
       case ExportResult::kPermanent:
+      case ExportResult::kOutputFailed:  // not a transport outcome
         result.kind = SendResult::Kind::kPermanent;
         break;
     }
@@ -157,6 +158,7 @@ class GrpcSendTransport final : public SendTransport {
         result.retry_delay = server_wait;
         break;
       case ExportResult::kPermanent:
+      case ExportResult::kOutputFailed:  // not a transport outcome
         result.kind = SendResult::Kind::kPermanent;
         break;
     }

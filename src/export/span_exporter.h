@@ -19,6 +19,9 @@ enum class ExportResult {
   kSuccess,
   kRetryable,  // transient (429/502/503/504, connection, timeout): retried with backoff
   kPermanent,  // never retried: the batch is dropped and counted
+  // A local output (console, file) refused the bytes: disk full, closed pipe,
+  // I/O error. Not retried; dropped and counted apart from the backend's refusals.
+  kOutputFailed,
 };
 
 // Describes the traced entity (OTLP Resource) and us (InstrumentationScope).

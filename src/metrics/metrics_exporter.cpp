@@ -107,23 +107,29 @@ double quantile_bound(const MetricPoint& p, const std::vector<double>& bounds, d
 
 class ConsoleMetricsExporter final : public MetricsExporter {
  public:
-  explicit ConsoleMetricsExporter(std::FILE* out) : out_(out) {}
+  explicit ConsoleMetricsExporter(std::shared_ptr<LocalOutput> out) : out_(std::move(out)) {}
 
-  ExportResult export_metrics(const MetricsSnapshot& snapshot, SteadyTime) noexcept override {
+  ExportResult export_metrics(const MetricsSnapshot& snapshot, SteadyTime deadline) noexcept override {
     if (snapshot.data_points() == 0) return ExportResult::kSuccess;
     try {
       format_metrics_text(snapshot, text_);
     } catch (const std::exception&) {
       return ExportResult::kPermanent;
     }
-    std::fwrite(text_.data(), 1, text_.size(), out_);
-    std::fflush(out_);
-    return ExportResult::kSuccess;
+    switch (out_->write(text_, cancel_, deadline)) {
+      case WriteStatus::kOk: return ExportResult::kSuccess;
+      case WriteStatus::kClosed:
+      case WriteStatus::kFailed: return ExportResult::kOutputFailed;
+      case WriteStatus::kCancelled:
+      case WriteStatus::kTimedOut: break;
+    }
+    return ExportResult::kRetryable;
   }
-  void shutdown() noexcept override {}
+  void shutdown() noexcept override { cancel_.cancel(); }
 
  private:
-  std::FILE* out_;
+  std::shared_ptr<LocalOutput> out_;
+  WriteCancel cancel_;
   std::string text_;
 };
 
@@ -251,7 +257,7 @@ std::unique_ptr<MetricsExporter> create_otlp_metrics_exporter(const ResourceInfo
   return std::make_unique<OtlpMetricsExporter>(resource, std::move(transport));
 }
 
-std::unique_ptr<MetricsExporter> create_console_metrics_exporter(std::FILE* out) {
+std::unique_ptr<MetricsExporter> create_console_metrics_exporter(std::shared_ptr<LocalOutput> out) {
   return std::make_unique<ConsoleMetricsExporter>(out);
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "export/local_output.h"
 #include "export/otlp_exporter.h"
 #include "export/span_exporter.h"
 #include "metrics/span_metrics.h"
@@ -57,9 +58,9 @@ class MetricsExporter {
 
 std::unique_ptr<MetricsExporter> create_otlp_metrics_exporter(const ResourceInfo& resource,
                                                               std::unique_ptr<MetricsTransport> transport);
-// A readable table per collection, written with one fwrite (so it does not
-// tear the console span exporter's lines).
-std::unique_ptr<MetricsExporter> create_console_metrics_exporter(std::FILE* out);
+// A readable table per collection, written as one record of `out` (so it does
+// not tear the console span exporter's lines); a failed write is kOutputFailed.
+std::unique_ptr<MetricsExporter> create_console_metrics_exporter(std::shared_ptr<LocalOutput> out);
 
 // The human table on its own (console exporter, tests).
 void format_metrics_text(const MetricsSnapshot& snapshot, std::string& out);

@@ -133,6 +133,8 @@ void SpanRecord::reset() noexcept {
   events.clear();
   resource.reset();
   depth = 0;
+  open_children = 0;
+  parent_remote = false;
 }
 
 std::string to_hex(std::span<const uint8_t> bytes) {

@@ -51,8 +51,13 @@ struct SpanRecord {
   ResourceRef resource;  // the process it came from; empty: the exporter's own resource
   uint32_t dropped_attributes_count = 0;
   uint16_t depth = 0;  // nesting depth, for the console view only
+  // What the correlator knew at the end, for the console's tree view: its
+  // children still open then, and whether the parent is a remote caller's
+  // span (traceparent) rather than one of ours.
+  uint16_t open_children = 0;
   SpanKind kind = SpanKind::kInternal;
   StatusCode status = StatusCode::kUnset;
+  bool parent_remote = false;
 
   bool has_parent() const noexcept;
   // Back to the freshly constructed state, keeping capacity.

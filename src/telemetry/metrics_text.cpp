@@ -268,6 +268,7 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   m.labelled("reason", "shutdown", get(e.dropped_shutdown));
   m.labelled("reason", "spool_full", get(e.spool.spans_dropped));
   m.labelled("reason", "spool_incompatible", get(e.dropped_spool_incompatible));
+  m.labelled("reason", "output_failed", get(e.dropped_output_failed));
   m.counter("spans_rejected_by_collector_total",
             "Spans the collector rejected inside accepted requests (partial success); part of spans_exported.",
             get(e.dropped_partial_success));

@@ -8,6 +8,7 @@
 
 #include "decode/decoder.h"
 #include "export/batch_processor.h"
+#include "export/trace_tree.h"
 #include "metrics/span_metrics.h"
 #include "resource/process_resources.h"
 #include "source/bpftrace_process.h"
@@ -26,6 +27,7 @@ struct PipelineStats {
   SpanMetricsStats span_metrics;
   FamilyStats families;  // declared ([[family]]) families
   ResourceStats resources;  // per-process resources
+  TreeStats tree;        // the console's tree view
   std::atomic<uint64_t> bytes_read{0};
 };
 

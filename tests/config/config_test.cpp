@@ -107,7 +107,7 @@ TEST(Config, bad_header_error_never_quotes_the_value) {
 TEST(Config, bad_values_name_the_setting_and_accepted_values) {
   EXPECT_NE(startup_error({"-i", "x", "--console-format", "xml"}).find("console_format"),
             std::string::npos);
-  EXPECT_NE(startup_error({"-i", "x", "--console-format", "xml"}).find("text or json"),
+  EXPECT_NE(startup_error({"-i", "x", "--console-format", "xml"}).find("text, json or tree"),
             std::string::npos);
   EXPECT_NE(startup_error({"-i", "x"}, {{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc-web"}})
                 .find("http/protobuf, http/json or grpc"),
@@ -221,7 +221,7 @@ TEST_F(ConfigFileTest, bad_value_names_the_key_the_line_and_accepted_values) {
   const std::string path = write("\n[output]\nconsole_format = \"yaml\"\n");
   const std::string error = startup_error({"-i", "x", "--config", path});
   EXPECT_NE(error.find(path + ":3"), std::string::npos) << error;
-  EXPECT_NE(error.find("text or json"), std::string::npos) << error;
+  EXPECT_NE(error.find("text, json or tree"), std::string::npos) << error;
 }
 
 TEST_F(ConfigFileTest, syntax_error_names_line_and_column) {

@@ -8,19 +8,27 @@
 namespace bto {
 namespace {
 
+std::string read_all(std::FILE* file) {
+  std::rewind(file);
+  std::string text;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+  return text;
+}
+
 std::string export_to_string(ConsoleFormat format, const SpanRecord& span) {
-  char* data = nullptr;
-  size_t size = 0;
-  std::FILE* out = open_memstream(&data, &size);
+  std::FILE* out = std::tmpfile();
   ResourceInfo resource;
   resource.attributes.set_string("service.name", "demo");
-  auto exporter = create_console_exporter({format, out}, resource);
+  TreeStats tree_stats;
+  ConsoleOptions options;
+  options.format = format;
+  auto exporter = create_console_exporter(options, resource, LocalOutput::from_fd(fileno(out), "tmp"), tree_stats);
   const SpanRecord* spans[] = {&span};
   EXPECT_EQ(exporter->export_batch(spans), ExportResult::kSuccess);
   exporter->shutdown(std::chrono::milliseconds(0));
+  std::string text = read_all(out);
   std::fclose(out);
-  std::string text(data, size);
-  std::free(data);
   return text;
 }
 

@@ -495,7 +495,8 @@ TEST(MetricsExporter, reader_exports_periodically_and_once_more_at_shutdown) {
   auto metrics = create_span_metrics({}, stats);
   std::FILE* out = std::tmpfile();
   ASSERT_NE(out, nullptr);
-  auto reader = start_metrics_reader(*metrics, create_console_metrics_exporter(out), std::chrono::milliseconds(20),
+  auto reader = start_metrics_reader(*metrics, create_console_metrics_exporter(LocalOutput::from_fd(fileno(out), "tmp")),
+                                     std::chrono::milliseconds(20),
                                      std::chrono::seconds(1));
   metrics->on_span_finished("job", span_of(kMs));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
