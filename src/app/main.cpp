@@ -11,11 +11,16 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "config/app_options.h"
+#include "report/report_command.h"
 
 int main(int argc, char** argv) {
   using namespace bto;
   std::vector<std::string> args(argv, argv + argc);
   try {
+    if (args.size() > 1 && args[1] == "report") {
+      init_logging("info");
+      return report::run_report_command(args);
+    }
     LoadedConfig config = load_config(args, process_environment());
     if (config.exit_early) {
       std::fputs(config.early_output.c_str(), stdout);
