@@ -208,14 +208,20 @@ class CorrelatorImpl final : public Correlator {
     emitter_.cap_text(span->name);
     span->start_time_unix_ns = start;
     bool sampled = true;
-    parents_.assign_ids(reserved, family, *span, true, sampled);
+    OpenSpan* open_parent = nullptr;
+    parents_.assign_ids(reserved, family, *span, true, sampled, &open_parent);
     bump(stats_.spans_started);
 
     if (HeldEnd* held = held_.find_for_start(event.family, id.text, pid, has_timestamp ? start : 0, start_raw)) {
       return held_.pair_with_held(std::move(span), held, start_raw, sampled, family);
     }
 
-    keep_open(std::move(span), id.text, family, reserved, pid, start_raw, sampled);
+    OpenSpan* entry = keep_open(std::move(span), id.text, family, reserved, pid, start_raw, sampled);
+    if (open_parent != nullptr && open_parent->serial != 0) {
+      entry->parent = open_parent;
+      entry->parent_serial = open_parent->serial;
+      if (open_parent->open_children < UINT16_MAX) ++open_parent->open_children;
+    }
   }
 
   void on_end(const Event& event, const FamilyInfo& family) {
@@ -339,12 +345,16 @@ class CorrelatorImpl final : public Correlator {
 
   // Into every index: by id, thread, nesting parent and arrival (= expiry) order.
   // Beyond pack_open_spans_above the record is packed and goes back as spare.
-  void keep_open(SpanPtr span, std::string_view id, const FamilyInfo& family, const ReservedFields& reserved,
-                 int64_t pid, uint64_t start_raw, bool sampled) {
+  OpenSpan* keep_open(SpanPtr span, std::string_view id, const FamilyInfo& family, const ReservedFields& reserved,
+                      int64_t pid, uint64_t start_raw, bool sampled) {
     OpenSpan* entry = open_pool_.get();
     entry->id.assign(id);
     entry->family = &family;
     entry->pid = pid;
+    entry->serial = ++next_serial_ == 0 ? ++next_serial_ : next_serial_;
+    entry->parent = nullptr;
+    entry->parent_serial = 0;
+    entry->open_children = 0;
     if (open_count_ >= pack_above_ && pack_open_span(*span, entry->packed)) {
       entry->resource = std::move(span->resource);
       emitter_.keep_spare(std::move(span));
@@ -366,6 +376,7 @@ class CorrelatorImpl final : public Correlator {
     fifo_tail_ = entry;
     ++open_count_;
     stats_.open_spans.store(open_count_, std::memory_order_relaxed);
+    return entry;
   }
 
   // Removes the entry from every index and returns its span.
@@ -378,6 +389,13 @@ class CorrelatorImpl final : public Correlator {
     entry->fifo_prev = entry->fifo_next = nullptr;
     materialize(*entry);
     SpanPtr span = std::move(entry->span);
+    // What the tree view needs: this span's children still open; and one
+    // child fewer open under its parent, if that is still open.
+    span->open_children = entry->open_children;
+    if (entry->parent != nullptr && entry->parent->serial == entry->parent_serial && entry->parent->open_children > 0) {
+      --entry->parent->open_children;
+    }
+    entry->serial = 0;
     entry->family = nullptr;
     open_pool_.put(entry);
     --open_count_;
@@ -484,6 +502,7 @@ class CorrelatorImpl final : public Correlator {
   OpenSpan* fifo_head_ = nullptr;
   OpenSpan* fifo_tail_ = nullptr;
   size_t open_count_ = 0;
+  uint32_t next_serial_ = 0;
 
   ParentLinks parents_;  // reads open_ids_ and open_nests_
   HeldEnds held_;

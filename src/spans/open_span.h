@@ -53,6 +53,13 @@ struct OpenSpan {
   OpenSpan* nest_next = nullptr;
   OpenSpan* fifo_prev = nullptr;  // arrival order == expiry order
   OpenSpan* fifo_next = nullptr;
+  // For the console's tree view (SpanRecord::open_children): the open span
+  // this one is a child of, valid while its `serial` still equals
+  // `parent_serial` (nodes are recycled), and the children open under this one.
+  OpenSpan* parent = nullptr;
+  uint32_t parent_serial = 0;
+  uint32_t serial = 0;  // 0 while the node is free
+  uint16_t open_children = 0;
 
   OpenSpanIdentity identity() const noexcept {
     if (span) return {span->trace_id, span->span_id, span->start_time_unix_ns, span->depth};

@@ -96,6 +96,7 @@ bool pack_open_span(const SpanRecord& span, PackedSpan& out) noexcept {
   out.depth = span.depth;
   out.kind = span.kind;
   out.status = span.status;
+  out.parent_remote = span.parent_remote;
   out.used = packer.used();
   return true;
 }
@@ -108,6 +109,7 @@ void unpack_open_span(const PackedSpan& packed, SpanRecord& into) {
   into.depth = packed.depth;
   into.kind = packed.kind;
   into.status = packed.status;
+  into.parent_remote = packed.parent_remote;
   into.attributes.set_dropped(packed.dropped_attributes);
   Unpacker unpacker(packed);
   into.name.assign(unpacker.get_text());

@@ -23,6 +23,7 @@ struct PackedSpan {
   uint16_t used = 0;  // bytes of `bytes`
   SpanKind kind = SpanKind::kInternal;
   StatusCode status = StatusCode::kUnset;
+  bool parent_remote = false;  // fits in what was padding
   // name, status message, then attributes (key pointer + length, type, value).
   std::array<char, 136> bytes;
 };

@@ -27,14 +27,17 @@ ParentLinks::ParentLinks(OpenSpansById& open_ids, OpenSpansByThread& open_nests,
       ended_(kEndedCapacity) {}
 
 bool ParentLinks::assign_ids(const ReservedFields& reserved, const FamilyInfo& family, SpanRecord& span,
-                             bool count_missing, bool& sampled) {
+                             bool count_missing, bool& sampled, OpenSpan** open_parent) {
   ids_.new_span_id(span.span_id);
+  span.parent_remote = false;
   ParentLink link;
   IdText parent;
+  OpenSpan* open = nullptr;
   // parent_id 0 or "" means "no parent" (what a script prints for roots).
   const bool named = parent.set(reserved.parent_id) && parent.text != "0";
-  bool found = named && link_named(parent.text, reserved.process_id(), span, count_missing, link);
-  if (!found) found = link_remote_or_nesting(reserved, family, named, span, link);
+  bool found = named && link_named(parent.text, reserved.process_id(), span, count_missing, link, open);
+  if (!found) found = link_remote_or_nesting(reserved, family, named, span, link, open);
+  if (open_parent != nullptr) *open_parent = open;
   if (!found) {
     ids_.new_trace_id(span.trace_id);
     span.parent_span_id = {};
@@ -46,9 +49,10 @@ bool ParentLinks::assign_ids(const ReservedFields& reserved, const FamilyInfo& f
 
 // The span named by parent_id: open, or ended a moment ago.
 bool ParentLinks::link_named(std::string_view parent_id, int64_t pid, SpanRecord& span, bool count_missing,
-                             ParentLink& link) {
-  if (const OpenSpan* parent = find_open_of(open_ids_, parent_id, pid)) {
+                             ParentLink& link, OpenSpan*& open_parent) {
+  if (OpenSpan* parent = find_open_of(open_ids_, parent_id, pid)) {
     link_local(span, *parent, link);
+    open_parent = parent;
     return true;
   }
   if (const EndedSpan* ended = find_ended(parent_id, pid)) {
@@ -69,12 +73,13 @@ bool ParentLinks::link_named(std::string_view parent_id, int64_t pid, SpanRecord
 // The caller's span (trace context), else, when the event named no parent and
 // carries no context, the innermost nesting parent open on its thread.
 bool ParentLinks::link_remote_or_nesting(const ReservedFields& reserved, const FamilyInfo& family, bool named,
-                                         SpanRecord& span, ParentLink& link) {
+                                         SpanRecord& span, ParentLink& link, OpenSpan*& open_parent) {
   RemoteContext remote;
   const ContextResult context = trace_context(reserved, remote);
   if (context == ContextResult::kValid) {
     span.trace_id = remote.trace_id;
     span.parent_span_id = remote.span_id;
+    span.parent_remote = true;
     span.depth = 0;
     link = {ParentLink::kRemote, remote.sampled};
     bump(stats_.trace_context_joined);
@@ -86,6 +91,7 @@ bool ParentLinks::link_remote_or_nesting(const ReservedFields& reserved, const F
     OpenSpan** head = open_nests_.find(reserved.tid->int_value);
     if (head != nullptr && (*head)->family != &family) {
       link_local(span, **head, link);
+      open_parent = *head;
       bump(stats_.spans_auto_nested);
       return true;
     }

@@ -32,9 +32,10 @@ class ParentLinks {
 
   // New ids, parent and the sampling decision for `span`. Returns false when
   // a parent was named but not found; counts that only when `count_missing`
-  // (held orphans count it if they are emitted).
+  // (held orphans count it if they are emitted). `open_parent`, when given,
+  // is set to the parent if that is a span still open (else nullptr).
   bool assign_ids(const ReservedFields& reserved, const FamilyInfo& family, SpanRecord& span, bool count_missing,
-                  bool& sampled);
+                  bool& sampled, OpenSpan** open_parent = nullptr);
 
   // A span that ended (or was given up): children naming `id` (in process
   // `pid`, 0 if unknown) still find it.
@@ -54,9 +55,10 @@ class ParentLinks {
     bool sampled = true;
   };
 
-  bool link_named(std::string_view parent_id, int64_t pid, SpanRecord& span, bool count_missing, ParentLink& link);
+  bool link_named(std::string_view parent_id, int64_t pid, SpanRecord& span, bool count_missing, ParentLink& link,
+                  OpenSpan*& open_parent);
   bool link_remote_or_nesting(const ReservedFields& reserved, const FamilyInfo& family, bool named,
-                              SpanRecord& span, ParentLink& link);
+                              SpanRecord& span, ParentLink& link, OpenSpan*& open_parent);
   ContextResult trace_context(const ReservedFields& reserved, RemoteContext& out);
   ContextResult invalid_context(std::string_view field, const FieldValue& value);
   const EndedSpan* find_ended(std::string_view id, int64_t pid) noexcept;
