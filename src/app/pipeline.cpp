@@ -133,7 +133,7 @@ std::string format_summary(const PipelineStats& s) {
       "from_orphan_end={} orphan_ends_dropped={} flushed_at_exit={} missing_request_id={} "
       "parent_not_found={} span_events={} trace_context_joined={} trace_context_invalid={} "
       "auto_nested={} sampled_out={} kept_by_tail={} attribute_values_truncated={} "
-      "attributes_dropped={} families_rejected={} end_before_start={} events_other_pid={} families_without_start={} | export: exported={} dropped={} (queue_full={} rejected={} "
+      "attributes_dropped={} families_rejected={} end_before_start={} events_other_pid={} families_without_start={} replayed={} | export: exported={} dropped={} (queue_full={} rejected={} "
       "retries_exhausted={} shutdown={} spool_full={} spool_incompatible={} output_failed={}) rejected_by_collector={} "
       "requests={} retries={} queue_waits={} queue_wait_ms={}{} | "
       "bpftrace: starts={} restarts={} | span metrics: metric_series={} metric_overflow={} "
@@ -151,7 +151,7 @@ std::string format_summary(const PipelineStats& s) {
       c.trace_context_joined.load(), c.trace_context_invalid.load(), c.spans_auto_nested.load(),
       c.spans_sampled_out.load(), c.spans_kept_by_tail.load(), c.attribute_values_truncated.load(),
       c.attributes_dropped.load(), c.families_rejected.load(), c.end_before_start.load(), s.gate.events_other_pid.load(),
-      s.gate.families_without_start.load(),
+      s.gate.families_without_start.load(), c.spans_replayed.load(),
       e.spans_exported.load(),
       e.dropped_total(), e.dropped_queue_full.load(), e.dropped_permanent_error.load(),
       e.dropped_retries_exhausted.load(), e.dropped_shutdown.load(), e.spool.spans_dropped.load(),

@@ -8,6 +8,9 @@
 //   {"event":"name", "data":{...}}                            the seed's nested form
 //   {"type":"lost_events","data":{"events":N}}                counted, reported
 //   attached_probes, map, hist, stats, time, ...              recognised, ignored
+//   {"resourceSpans":[...]}                                   an OTLP/JSON request (a recording made
+//                                                             with --exporter file): its spans, unchanged
+//   {"resourceMetrics":...}, {"resourceLogs":...}             recognised, ignored
 // Bad input is counted by kind and reported through a rate-limited warning;
 // decoding never throws and never stops the stream.
 
@@ -18,6 +21,7 @@
 #include <string_view>
 
 #include "decode/event.h"
+#include "decode/recorded_span.h"
 
 namespace bto {
 
@@ -32,7 +36,7 @@ struct DecodeOptions {
 
 // Written by the reader thread only; read by telemetry from any thread.
 // Accounting: every document ends in exactly one outcome, so
-//   documents == events + ignored_records + malformed_json + not_an_object
+//   documents == events + otlp_requests + ignored_records + malformed_json + not_an_object
 //                + missing_event + oversized + (wrong_type - wrong_type_fields).
 // invalid_utf8, dropped_fields and wrong_type_fields annotate delivered events.
 struct DecodeStats {
@@ -51,6 +55,8 @@ struct DecodeStats {
   std::atomic<uint64_t> invalid_utf8{0};    // sanitised (U+FFFD), still delivered
   std::atomic<uint64_t> oversized{0};       // line longer than max_line_bytes
   std::atomic<uint64_t> dropped_fields{0};  // beyond max_fields
+  std::atomic<uint64_t> otlp_requests{0};   // OTLP/JSON ExportTraceServiceRequest lines replayed
+  std::atomic<uint64_t> recorded_spans{0};  // the spans in them
 
   uint64_t malformed_total() const noexcept {
     return malformed_json + not_an_object + missing_event + (wrong_type - wrong_type_fields) +
@@ -63,6 +69,11 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual void on_event(const Event& event) = 0;
   virtual void on_lost_events(uint64_t count) = 0;
+  // A span of an OTLP/JSON recording, to be sent on as it is. Valid during the call.
+  virtual void on_recorded_span(const RecordedResource& resource, const RecordedSpan& span) {
+    (void)resource;
+    (void)span;
+  }
 };
 
 class Decoder {

@@ -55,6 +55,10 @@ void JsonDecoder::decode_outer(std::string_view line, size_t readable, EventSink
     bump(stats_.ignored_records);
     return;
   }
+  // A recording's line ({"resourceSpans":...}): two byte compares reject a bpftrace line.
+  if (const OtlpLineKind kind = otlp_line_kind(line); kind != OtlpLineKind::kNone) {
+    return decode_otlp(kind, line, readable, sink);
+  }
   od::document doc;
   error_code error = iterate_outer(line, readable, doc);
   bump(stats_.documents);

@@ -7,6 +7,7 @@
 //                     pass over an object that also recognises bpftrace records
 //   tuple_shape.cpp   {"type":"value","data":["x","key",value,...]}
 //   printf_shape.cpp  {"type":"printf","data":"<event JSON>\n..."}
+//   otlp_shape.cpp    {"resourceSpans":[...]}: a recording's OTLP/JSON line (decode/otlp_json.h)
 //   event_fields.h    the field appender all shapes write through
 // A new shape: a read_<shape>() member in its own <shape>_shape.cpp, reached
 // from handle_record_data() (bpftrace records) or scan_object() (raw objects).
@@ -20,6 +21,7 @@
 #include "common/counter.h"
 #include "decode/decoder.h"
 #include "decode/event_fields.h"
+#include "decode/otlp_json.h"
 #include "decode/padded_buffer.h"
 
 namespace bto::decode_detail {
@@ -95,6 +97,9 @@ class JsonDecoder final : public Decoder {
   // tuple_shape.cpp
   error_code read_tuple(od::value& data, Scan& scan);
 
+  // otlp_shape.cpp
+  void decode_otlp(OtlpLineKind kind, std::string_view line, size_t readable, EventSink& sink);
+
   // printf_shape.cpp
   void decode_printf(std::string_view data, EventSink& sink);
   void decode_inner(std::string_view piece, size_t readable, EventSink& sink);
@@ -112,6 +117,7 @@ class JsonDecoder final : public Decoder {
   EventFields fields_;       // the current event's
   PaddedBuffer utf8_scratch_;
   PaddedBuffer printf_scratch_;
+  OtlpJsonReader otlp_reader_;  // recordings replayed with --input
 
   RateLimitedLog malformed_log_;
   RateLimitedLog shape_log_;
@@ -122,6 +128,7 @@ class JsonDecoder final : public Decoder {
   RateLimitedLog dropped_fields_log_;
   RateLimitedLog lost_events_log_;
   RateLimitedLog helper_error_log_;
+  RateLimitedLog otlp_log_;
 };
 
 }  // namespace bto::decode_detail

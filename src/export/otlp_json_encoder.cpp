@@ -198,6 +198,8 @@ void write_span(JsonWriter& w, const SpanRecord& s) {
 
 }  // namespace
 
+// One ResourceSpans per run of spans with the same resource: ours, or the one
+// a replayed span was recorded with (SpanRecord::origin).
 void encode_otlp_json(const ResourceInfo& resource, std::span<const SpanRecord* const> spans,
                       std::string& out) {
   thread_local ResourceGroups grouped;
@@ -222,16 +224,17 @@ void encode_otlp_json(const ResourceInfo& resource, std::span<const SpanRecord* 
       write_attributes(w, attributes);
     }
     w.raw("},\"scopeSpans\":[{\"scope\":{");
+    const ResourceInfo& scope = group_scope(grouped.spans_of(group), resource);
     bool need_comma = false;
-    if (!resource.scope_name.empty()) {
+    if (!scope.scope_name.empty()) {
       w.raw("\"name\":");
-      w.string(resource.scope_name);
+      w.string(scope.scope_name);
       need_comma = true;
     }
-    if (!resource.scope_version.empty()) {
+    if (!scope.scope_version.empty()) {
       if (need_comma) w.ch(',');
       w.raw("\"version\":");
-      w.string(resource.scope_version);
+      w.string(scope.scope_version);
     }
     w.raw("},\"spans\":[");
     bool first = true;

@@ -97,6 +97,8 @@ void write_span(Writer& w, const SpanRecord& s, size_t size) noexcept {
 
 }  // namespace
 
+// One ResourceSpans per run of spans with the same resource: ours, or the one
+// a replayed span was recorded with (SpanRecord::origin).
 void encode_otlp_protobuf(const ResourceInfo& resource, std::span<const SpanRecord* const> spans,
                           std::string& out) {
   // Each span's size is needed twice (the total, then its own length prefix):
@@ -110,7 +112,6 @@ void encode_otlp_protobuf(const ResourceInfo& resource, std::span<const SpanReco
   const std::span<const SpanRecord* const> ordered = grouped.spans();
   span_sizes.resize(ordered.size());
   group_sizes.resize(grouped.groups().size());
-  const size_t scope = ld_size(scope_spans::kScope, scope_size(resource));
   size_t total = 0;
   for (size_t g = 0; g < grouped.groups().size(); ++g) {
     const ResourceGroup& group = grouped.groups()[g];
@@ -122,7 +123,8 @@ void encode_otlp_protobuf(const ResourceInfo& resource, std::span<const SpanReco
     }
     GroupSizes& sizes = group_sizes[g];
     sizes.resource = resource_size(ResourceView(group.resource, resource));
-    sizes.scope_spans = scope + spans_total;
+    sizes.scope_spans = ld_size(scope_spans::kScope, scope_size(group_scope(grouped.spans_of(group), resource))) +
+                        spans_total;
     sizes.resource_spans =
         ld_size(resource_spans::kResource, sizes.resource) + ld_size(resource_spans::kScopeSpans, sizes.scope_spans);
     total += ld_size(request::kResourceSpans, sizes.resource_spans);
@@ -136,7 +138,7 @@ void encode_otlp_protobuf(const ResourceInfo& resource, std::span<const SpanReco
     w.begin_message(request::kResourceSpans, sizes.resource_spans);
     write_resource(w, resource_spans::kResource, ResourceView(group.resource, resource), sizes.resource);
     w.begin_message(resource_spans::kScopeSpans, sizes.scope_spans);
-    write_scope(w, scope_spans::kScope, resource);
+    write_scope(w, scope_spans::kScope, group_scope(grouped.spans_of(group), resource));
     for (size_t i = group.begin; i < group.end; ++i) write_span(w, *ordered[i], span_sizes[i]);
   }
   assert(w.position() == out.data() + total);

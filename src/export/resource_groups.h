@@ -41,4 +41,11 @@ inline const AttributeList& resource_attributes(const ResourceGroup& group, cons
   return group.resource != nullptr ? group.resource->attributes : own.attributes;
 }
 
+// The instrumentation scope of a group: a replayed span's recorded one (its
+// SpanRecord::origin, interned together with its Resource, so one group has
+// one), else ours.
+inline const ResourceInfo& group_scope(std::span<const SpanRecord* const> group, const ResourceInfo& own) noexcept {
+  return !group.empty() && group.front()->origin != nullptr ? *group.front()->origin : own;
+}
+
 }  // namespace bto

@@ -24,12 +24,8 @@ enum class ExportResult {
   kOutputFailed,
 };
 
-// Describes the traced entity (OTLP Resource) and us (InstrumentationScope).
-struct ResourceInfo {
-  AttributeList attributes;  // service.name, host.name, process.*, telemetry.sdk.*, ...
-  std::string scope_name = "bpftrace-exporter";
-  std::string scope_version;
-};
+// ResourceInfo (the OTLP Resource and InstrumentationScope) is in
+// spans/span_record.h: a replayed span carries the one it was recorded with.
 
 // How an export request's bytes are encoded; stored with every spooled request
 // (the values are on disk: never renumber).

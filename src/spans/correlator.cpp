@@ -22,6 +22,7 @@
 #include "spans/open_span.h"
 #include "spans/packed_span.h"
 #include "spans/parent_links.h"
+#include "spans/recorded_spans.h"
 #include "spans/recycling_map.h"
 #include "spans/reserved_fields.h"
 #include "spans/span_emitter.h"
@@ -106,7 +107,8 @@ class CorrelatorImpl final : public Correlator {
         stats_(stats),
         emitter_(options.limits, options.sampler, pool, sink, stats),
         parents_(open_ids_, open_nests_, options.auto_nesting, emitter_.sampler(), stats),
-        held_(options, clock, emitter_, parents_, stats) {}
+        held_(options, clock, emitter_, parents_, stats),
+        recorded_(emitter_, stats) {}
 
   ~CorrelatorImpl() override {
     // Unflushed records go back to the pool rather than being lost silently.
@@ -137,6 +139,11 @@ class CorrelatorImpl final : public Correlator {
   }
 
   void on_lost_events(uint64_t count) override { bump(stats_.lost_events, count); }
+
+  void on_recorded_span(const RecordedResource& resource, const RecordedSpan& span) override {
+    note_event_time(span.end_time_unix_ns);
+    recorded_.add(resource, span);
+  }
 
   void set_observer(SpanObserver* observer) noexcept override { emitter_.set_observer(observer); }
 
@@ -506,6 +513,7 @@ class CorrelatorImpl final : public Correlator {
 
   ParentLinks parents_;  // reads open_ids_ and open_nests_
   HeldEnds held_;
+  RecordedSpans recorded_;
   CorrelationIdReader correlation_ids_;
   uint64_t last_event_unix_ = 0;
 

@@ -97,6 +97,8 @@ struct CorrelatorStats {
   // Paired spans whose end came before their start (clock skew, reordered or
   // forged timestamps): end set to start, marked with kEndBeforeStartKey.
   std::atomic<uint64_t> end_before_start{0};
+  std::atomic<uint64_t> spans_replayed{0};              // from an OTLP/JSON recording (--input), sent on unchanged
+  std::atomic<uint64_t> recorded_resources_over_limit{0};  // replayed spans sent with our resource (kMaxRecordedResources)
 };
 
 // The attribute of a span emitted without its pair, saying why: timeout,

@@ -65,9 +65,14 @@ class SpanEmitter {
 
   // `family` is the event family, for the observer.
   void emit(SpanPtr span, bool sampled, std::string_view family);
+  // A span replayed from a recording: limits and counts as emit(), but no
+  // observer and no sampler (it was sampled when it was recorded).
+  void emit_recorded(SpanPtr span);
 
  private:
   void cut_text(std::string& text) noexcept;
+  // Name and status message capped, dropped and cut attributes counted.
+  void count_limits(SpanRecord& span) noexcept;
 
   const SpanLimits limits_;
   const Sampler sampler_;

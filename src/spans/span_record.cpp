@@ -135,6 +135,7 @@ void SpanRecord::reset() noexcept {
   depth = 0;
   open_children = 0;
   parent_remote = false;
+  origin = nullptr;
 }
 
 std::string to_hex(std::span<const uint8_t> bytes) {

@@ -38,6 +38,15 @@ struct SpanEventRecord {
   AttributeList attributes;
 };
 
+// Describes the traced entity (OTLP Resource) and us (InstrumentationScope).
+// The exporters' own describes the spans we make; a span replayed from an
+// OTLP/JSON recording keeps the one it was recorded with (SpanRecord::origin).
+struct ResourceInfo {
+  AttributeList attributes;  // service.name, host.name, process.*, telemetry.sdk.*, ...
+  std::string scope_name = "bpftrace-exporter";
+  std::string scope_version;
+};
+
 struct SpanRecord {
   TraceId trace_id{};
   SpanId span_id{};
@@ -58,6 +67,10 @@ struct SpanRecord {
   SpanKind kind = SpanKind::kInternal;
   StatusCode status = StatusCode::kUnset;
   bool parent_remote = false;
+  // Replayed from a recording (--input of OTLP/JSON): the resource and scope
+  // it was recorded with, sent instead of the exporter's own. Process-lifetime
+  // (spans/recorded_spans.h); nullptr for the spans we make.
+  const ResourceInfo* origin = nullptr;
 
   bool has_parent() const noexcept;
   // Back to the freshly constructed state, keeping capacity.
