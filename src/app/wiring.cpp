@@ -99,6 +99,14 @@ SpanMetricsParts make_span_metrics(const AppOptions& options, const ResourceInfo
   if (kind == MetricsExporterKind::kConsole) {
     exporter = create_console_metrics_exporter(outputs.console);
     spdlog::info("printing span metrics every {} ms", m.export_interval.count());
+  } else if (kind == MetricsExporterKind::kFile) {
+    if (!outputs.file) {
+      throw StartupError("--metrics-exporter file writes into the file exporter's output: pass --exporter file "
+                         "--output PATH");
+    }
+    exporter = create_file_metrics_exporter(resource, outputs.file);
+    spdlog::info("writing span metrics as OTLP/JSON lines to {} every {} ms", outputs.file->name(),
+                 m.export_interval.count());
   } else {
     // Protocol, headers, TLS, compression and retries as for spans.
     OtlpOptions otlp = options.otlp;

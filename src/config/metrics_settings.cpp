@@ -36,8 +36,8 @@ void add_metrics_settings(std::vector<Setting>& s) {
                },
                [](const AppOptions& o) { return show_bool(o.metrics.enabled); }});
   s.push_back({"metrics_exporter", "--metrics-exporter", {"OTEL_METRICS_EXPORTER"}, group,
-               "otlp, console or none; auto: otlp when spans go to OTLP or a metrics endpoint is set, "
-               "else none",
+               "otlp, console, file (OTLP/JSON lines into --output, with the spans) or none; auto: otlp "
+               "when spans go to OTLP or a metrics endpoint is set, else none",
                "NAME", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
                  if (v == "otlp") {
@@ -46,8 +46,10 @@ void add_metrics_settings(std::vector<Setting>& s) {
                    o.metrics.exporter = MetricsExporterKind::kConsole;
                  } else if (v == "none") {
                    o.metrics.exporter = MetricsExporterKind::kNone;
+                 } else if (v == "file") {
+                   o.metrics.exporter = MetricsExporterKind::kFile;
                  } else {
-                   reject("metrics.metrics_exporter", src, v, "otlp, console or none");
+                   reject("metrics.metrics_exporter", src, v, "otlp, console, file or none");
                  }
                },
                [](const AppOptions& o) {
@@ -55,6 +57,7 @@ void add_metrics_settings(std::vector<Setting>& s) {
                    case MetricsExporterKind::kOtlp: return std::string("otlp");
                    case MetricsExporterKind::kConsole: return std::string("console");
                    case MetricsExporterKind::kNone: return std::string("none");
+                   case MetricsExporterKind::kFile: return std::string("file");
                    case MetricsExporterKind::kAuto: break;
                  }
                  return std::string("auto");

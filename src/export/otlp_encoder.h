@@ -23,4 +23,9 @@ void encode_otlp_protobuf(const ResourceInfo& resource, std::span<const SpanReco
 void encode_otlp_json(const ResourceInfo& resource, std::span<const SpanRecord* const> spans,
                       std::string& out);
 
+// OTLP/JSON pieces the metrics encoder shares: a KeyValue array, and a
+// resource + scope opening ({"resource":{...},"scope...":[{"scope":{...},).
+void append_otlp_json_attributes(std::string& out, const AttributeList& attributes);
+void append_otlp_json_string(std::string& out, std::string_view text);
+
 }  // namespace bto

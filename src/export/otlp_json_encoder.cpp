@@ -198,6 +198,16 @@ void write_span(JsonWriter& w, const SpanRecord& s) {
 
 }  // namespace
 
+void append_otlp_json_attributes(std::string& out, const AttributeList& attributes) {
+  JsonWriter w(out);
+  write_attributes(w, attributes);
+}
+
+void append_otlp_json_string(std::string& out, std::string_view text) {
+  JsonWriter w(out);
+  w.string(text);
+}
+
 // One ResourceSpans per run of spans with the same resource: ours, or the one
 // a replayed span was recorded with (SpanRecord::origin).
 void encode_otlp_json(const ResourceInfo& resource, std::span<const SpanRecord* const> spans,

@@ -133,6 +133,37 @@ class ConsoleMetricsExporter final : public MetricsExporter {
   std::string text_;
 };
 
+class FileMetricsExporter final : public MetricsExporter {
+ public:
+  FileMetricsExporter(const ResourceInfo& resource, std::shared_ptr<LocalOutput> out)
+      : resource_(resource), out_(std::move(out)) {}
+
+  ExportResult export_metrics(const MetricsSnapshot& snapshot, SteadyTime deadline) noexcept override {
+    if (snapshot.data_points() == 0) return ExportResult::kSuccess;
+    try {
+      encode_otlp_metrics_json(resource_, snapshot, line_);
+      line_ += '\n';
+    } catch (const std::exception&) {
+      return ExportResult::kPermanent;
+    }
+    switch (out_->write(line_, cancel_, deadline)) {
+      case WriteStatus::kOk: return ExportResult::kSuccess;
+      case WriteStatus::kClosed:
+      case WriteStatus::kFailed: return ExportResult::kOutputFailed;
+      case WriteStatus::kCancelled:
+      case WriteStatus::kTimedOut: break;
+    }
+    return ExportResult::kRetryable;
+  }
+  void shutdown() noexcept override { cancel_.cancel(); }
+
+ private:
+  ResourceInfo resource_;
+  std::shared_ptr<LocalOutput> out_;
+  WriteCancel cancel_;
+  std::string line_;
+};
+
 class PeriodicReader final : public MetricsReader {
  public:
   PeriodicReader(SpanMetrics& metrics, std::unique_ptr<MetricsExporter> exporter, milliseconds interval,
@@ -255,6 +286,11 @@ std::unique_ptr<MetricsTransport> create_otlp_grpc_metrics_transport(const OtlpO
 std::unique_ptr<MetricsExporter> create_otlp_metrics_exporter(const ResourceInfo& resource,
                                                               std::unique_ptr<MetricsTransport> transport) {
   return std::make_unique<OtlpMetricsExporter>(resource, std::move(transport));
+}
+
+std::unique_ptr<MetricsExporter> create_file_metrics_exporter(const ResourceInfo& resource,
+                                                              std::shared_ptr<LocalOutput> out) {
+  return std::make_unique<FileMetricsExporter>(resource, std::move(out));
 }
 
 std::unique_ptr<MetricsExporter> create_console_metrics_exporter(std::shared_ptr<LocalOutput> out) {

@@ -61,6 +61,10 @@ std::unique_ptr<MetricsExporter> create_otlp_metrics_exporter(const ResourceInfo
 // A readable table per collection, written as one record of `out` (so it does
 // not tear the console span exporter's lines); a failed write is kOutputFailed.
 std::unique_ptr<MetricsExporter> create_console_metrics_exporter(std::shared_ptr<LocalOutput> out);
+// --metrics-exporter file: each collection as one OTLP/JSON
+// ExportMetricsServiceRequest line of `out` (the file exporter's output).
+std::unique_ptr<MetricsExporter> create_file_metrics_exporter(const ResourceInfo& resource,
+                                                              std::shared_ptr<LocalOutput> out);
 
 // The human table on its own (console exporter, tests).
 void format_metrics_text(const MetricsSnapshot& snapshot, std::string& out);

@@ -15,4 +15,8 @@ namespace bto {
 
 void encode_otlp_metrics_protobuf(const ResourceInfo& resource, const MetricsSnapshot& snapshot, std::string& out);
 
+// The same request in OTLP/JSON, for --metrics-exporter file
+// (otlp_metrics_json_encoder.cpp).
+void encode_otlp_metrics_json(const ResourceInfo& resource, const MetricsSnapshot& snapshot, std::string& out);
+
 }  // namespace bto

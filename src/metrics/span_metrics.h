@@ -32,7 +32,8 @@ struct DerivedMetric {
 };
 
 // OTEL_METRICS_EXPORTER; kAuto: otlp when traces go to OTLP, else none.
-enum class MetricsExporterKind : uint8_t { kAuto, kOtlp, kConsole, kNone };
+// kFile: OTLP/JSON ExportMetricsServiceRequest lines into --output, with the spans.
+enum class MetricsExporterKind : uint8_t { kAuto, kOtlp, kConsole, kNone, kFile };
 
 struct SpanMetricsOptions {
   bool enabled = true;  // false: no aggregation, no export, whatever the exporter says

@@ -120,11 +120,35 @@ TEST(FileExporter, output_dash_writes_the_lines_to_stdout) {
   EXPECT_EQ(parser.parse(result)["spans"].get_array().size(), 414u);
 }
 
+TEST(FileExporter, metrics_exporter_file_writes_official_metrics_requests_into_the_same_file) {
+  TempDir dir;
+  const std::string file = dir.path("spans.jsonl");
+  Process run = Process::start({exporter_path(), "--input", source_path("tests/data/recorded-demo.jsonl"), "--output",
+                                file, "--metrics-exporter", "file"},
+                               {null_in(), null_out(), dir.path("run.err")});
+  ASSERT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.path("run.err"));
+  int code = 0;
+  const std::string result = check_lines({file}, dir, code);
+  ASSERT_EQ(code, 0) << read_file(dir.path("check.err"));
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(result);
+  EXPECT_EQ(doc["metrics_requests"].get_int64().value(), 1);  // the collection at exit
+  EXPECT_GT(doc["data_points"].get_int64().value(), 5);
+  EXPECT_EQ(doc["spans"].get_array().size(), 414u);
+  // And a replay of it sends the spans on, counting the metrics line as ignored.
+  Process replay = Process::start({exporter_path(), "--input", file, "--exporter", "none"},
+                                  {null_in(), null_out(), dir.path("replay.err")});
+  ASSERT_EQ(replay.wait_for(milliseconds(30000)), std::optional<int>(0));
+  EXPECT_EQ(summary_value(read_file(dir.path("replay.err")), "replayed"), 414);
+  EXPECT_EQ(summary_value(read_file(dir.path("replay.err")), "ignored"), 1);
+}
+
 TEST(FileExporter, settings_that_contradict_are_refused) {
   TempDir dir;
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--exporter", "file"}, {"--exporter", "console", "--output", "x"},
-        {"--output", "-", "--output-max-size", "1MiB"}, {"--output", "x", "--output-max-size", "12 parsecs"}}) {
+        {"--output", "-", "--output-max-size", "1MiB"}, {"--output", "x", "--output-max-size", "12 parsecs"},
+        {"--metrics-exporter", "file"}}) {
     std::vector<std::string> argv = {exporter_path(), "--input", source_path("tests/data/recorded-demo.jsonl")};
     argv.insert(argv.end(), args.begin(), args.end());
     Process run = Process::start(argv, {null_in(), null_out(), dir.path("err")});
