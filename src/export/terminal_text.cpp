@@ -1,7 +1,6 @@
 #include "export/terminal_text.h"
 
-#include <fmt/format.h>
-
+#include <charconv>
 #include <cstdint>
 
 namespace bto {
@@ -55,8 +54,23 @@ void append_escape(std::string& out, std::string_view character) {
 
 bool is_continuation(char c) noexcept { return (static_cast<uint8_t>(c) & 0xc0) == 0x80; }
 
+// Plain bytes need nothing: printable ASCII, and UTF-8 lead bytes that cannot
+// start a C1 control (0xc2) or a bidi control (0xe2); `"` and `\` when quoted.
+bool is_plain(uint8_t c, bool quoted) noexcept {
+  if (c < 0x20 || c == 0x7f || c == 0xc2 || c == 0xe2) return false;
+  return !quoted || (c != '"' && c != '\\');
+}
+
 bool append_escaped(std::string& out, std::string_view text, size_t max_bytes, bool quoted) {
   const size_t start = out.size();
+  // The common case: nothing to escape and short enough, in one append.
+  if (text.size() <= max_bytes) {
+    size_t plain = 0;
+    while (plain < text.size() && is_plain(static_cast<uint8_t>(text[plain]), quoted)) ++plain;
+    out.append(text.data(), plain);
+    text.remove_prefix(plain);
+    if (text.empty()) return false;
+  }
   size_t i = 0;
   while (i < text.size()) {
     if (out.size() - start >= max_bytes && !is_continuation(text[i])) {
@@ -80,10 +94,43 @@ bool append_escaped(std::string& out, std::string_view text, size_t max_bytes, b
 }  // namespace
 
 std::string format_duration_ns(uint64_t ns) {
-  if (ns < 1'000) return fmt::format("{}ns", ns);
-  if (ns < 1'000'000) return fmt::format("{:.1f}us", static_cast<double>(ns) / 1e3);
-  if (ns < 1'000'000'000) return fmt::format("{:.2f}ms", static_cast<double>(ns) / 1e6);
-  return fmt::format("{:.2f}s", static_cast<double>(ns) / 1e9);
+  std::string out;
+  append_duration_ns(out, ns);
+  return out;
+}
+
+// Integer arithmetic only (this runs per span line): value / unit rounded to
+// `decimals` places, as printf("%.*f") would.
+void append_duration_ns(std::string& out, uint64_t ns) {
+  char digits[32];
+  if (ns >= 100'000'000'000'000'000ull) {  // over three years: whole seconds (no overflow below)
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, ns / 1'000'000'000).ptr);
+    out += "s";
+    return;
+  }
+  uint64_t unit = 1;
+  int decimals = 0;
+  const char* suffix = "ns";
+  if (ns >= 1'000'000'000) {
+    unit = 1'000'000'000, decimals = 2, suffix = "s";
+  } else if (ns >= 1'000'000) {
+    unit = 1'000'000, decimals = 2, suffix = "ms";
+  } else if (ns >= 1'000) {
+    unit = 1'000, decimals = 1, suffix = "us";
+  }
+  const uint64_t scale = decimals == 2 ? 100 : decimals == 1 ? 10 : 1;
+  const uint64_t scaled = (ns * scale + unit / 2) / unit;
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, scaled / scale);
+  (void)ec;
+  out.append(digits, end);
+  if (decimals > 0) {
+    out.push_back('.');
+    const uint64_t fraction = scaled % scale;
+    if (decimals == 2 && fraction < 10) out.push_back('0');
+    end = std::to_chars(digits, digits + sizeof digits, fraction).ptr;
+    out.append(digits, end);
+  }
+  out += suffix;
 }
 
 bool needs_terminal_escape(std::string_view text) noexcept {
@@ -98,8 +145,9 @@ bool append_terminal_safe(std::string& out, std::string_view text, size_t max_by
 }
 
 void append_text_value_quoted(std::string& out, std::string_view text, size_t max_bytes) {
-  const bool bare = !text.empty() && text.find_first_of(" \"=\\") == std::string_view::npos &&
-                    !needs_terminal_escape(text);
+  // Only what is shown is looked at: a value cut to max_bytes is quoted.
+  const bool bare = !text.empty() && text.size() <= max_bytes &&
+                    text.find_first_of(" \"=\\") == std::string_view::npos && !needs_terminal_escape(text);
   if (bare) {
     append_escaped(out, text, max_bytes, false);
     return;

@@ -26,5 +26,6 @@ void append_text_value_quoted(std::string& out, std::string_view text, size_t ma
 
 // 950ns, 39.7us, 1.83ms, 2.50s: the console's durations.
 std::string format_duration_ns(uint64_t ns);
+void append_duration_ns(std::string& out, uint64_t ns);
 
 }  // namespace bto

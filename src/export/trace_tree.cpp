@@ -3,15 +3,16 @@
 #include <algorithm>
 #include <cstring>
 
+#include <charconv>
+
 #include "export/terminal_text.h"
 
 namespace bto {
 namespace {
 
 constexpr size_t kRememberPrinted = 4096;  // trace ids whose late spans are a continuation
-// Bookkeeping per held span beyond its text: the record, the span-id index entry.
-constexpr size_t kSpanOverhead = sizeof(HeldSpan) + 48;
-constexpr size_t kTraceOverhead = sizeof(HeldTrace) + 96;
+constexpr size_t kScanUpTo = 16;           // spans of a trace searched by a scan, beyond by an index
+constexpr size_t kTraceOverhead = sizeof(HeldTrace) + 96;  // the record and its map entries
 
 uint64_t id_key(const SpanId& id) noexcept {
   uint64_t key = 0;
@@ -19,63 +20,84 @@ uint64_t id_key(const SpanId& id) noexcept {
   return key;
 }
 
-bool is_zero(const SpanId& id) noexcept {
-  return std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; });
+bool is_zero(const SpanId& id) noexcept { return id_key(id) == 0; }
+
+// What holding `span` may add at most: its record and its text, escaped and cut.
+size_t span_bytes_bound(const SpanRecord& span) noexcept {
+  return 2 * sizeof(HeldSpan) + std::min<size_t>(span.name.size() * 4, kMaxHeldName + 8) +
+         std::min<size_t>(span.status_message.size() * 4, kMaxHeldStatus + 8) + kMaxHeldAttributes + 192;
 }
 
-size_t span_bytes(const HeldSpan& span) noexcept {
-  return kSpanOverhead + span.name.capacity() + span.status_message.capacity() + span.attributes.capacity();
+size_t trace_bytes(const HeldTrace& trace) noexcept {
+  return kTraceOverhead + trace.spans.capacity() * sizeof(HeldSpan) + trace.text.capacity();
 }
 
 void append_attribute(std::string& out, const Attribute& attribute) {
   out += ' ';
   append_terminal_safe(out, attribute.key, 64);
   out += '=';
+  char number[32];
   switch (attribute.type) {
     case AttrType::kString: append_text_value_quoted(out, attribute.string_value, kMaxHeldValue); break;
     case AttrType::kBool: out += attribute.bool_value ? "true" : "false"; break;
-    case AttrType::kInt: out += std::to_string(attribute.int_value); break;
-    case AttrType::kDouble: {
-      char buffer[32];
-      const int n = std::snprintf(buffer, sizeof buffer, "%g", attribute.double_value);
-      out.append(buffer, static_cast<size_t>(std::max(n, 0)));
+    case AttrType::kInt:
+      out.append(number, std::to_chars(number, number + sizeof number, attribute.int_value).ptr);
       break;
-    }
+    case AttrType::kDouble:
+      out.append(number, std::to_chars(number, number + sizeof number, attribute.double_value).ptr);
+      break;
   }
 }
 
 }  // namespace
 
-bool HeldSpan::has_parent() const noexcept { return !is_zero(parent_id); }
+bool HeldSpan::has_parent() const noexcept { return id_key(parent_id) != 0; }
 
-HeldSpan hold_span(const SpanRecord& span) {
-  HeldSpan held;
+int64_t HeldTrace::find(const SpanId& id) {
+  const uint64_t key = id_key(id);
+  if (spans.size() <= kScanUpTo) {
+    for (size_t i = 0; i < spans.size(); ++i) {
+      if (id_key(spans[i].span_id) == key) return static_cast<int64_t>(i);
+    }
+    return -1;
+  }
+  for (; indexed_ < spans.size(); ++indexed_) index_.emplace(id_key(spans[indexed_].span_id), indexed_);
+  const auto found = index_.find(key);
+  return found == index_.end() ? -1 : static_cast<int64_t>(found->second);
+}
+
+void hold_span(HeldTrace& trace, const SpanRecord& span) {
+  HeldSpan& held = trace.spans.emplace_back();
   held.span_id = span.span_id;
   held.parent_id = span.parent_span_id;
   held.start_ns = span.start_time_unix_ns;
   held.end_ns = std::max(span.end_time_unix_ns, span.start_time_unix_ns);
-  append_terminal_safe(held.name, span.name, kMaxHeldName);
-  append_terminal_safe(held.status_message, span.status_message, kMaxHeldStatus);
   held.kind = span.kind;
   held.status = span.status;
   held.parent_remote = span.parent_remote;
   held.missing_children = span.open_children;
+  std::string& text = trace.text;
+  held.text_begin = static_cast<uint32_t>(text.size());
+  append_terminal_safe(text, span.name, kMaxHeldName);
+  held.name_size = static_cast<uint16_t>(text.size() - held.text_begin);
+  append_terminal_safe(text, span.status_message, kMaxHeldStatus);
+  held.status_size = static_cast<uint16_t>(text.size() - held.text_begin - held.name_size);
+  const size_t attributes_begin = text.size();
   const auto items = span.attributes.items();
   for (size_t i = 0; i < items.size(); ++i) {
     if (items[i].key == "bpftrace_otel.incomplete") held.incomplete = true;
-    if (held.attributes.size() >= kMaxHeldAttributes) {
-      held.attributes += " …(+" + std::to_string(items.size() - i) + ")";
+    if (text.size() - attributes_begin >= kMaxHeldAttributes) {
+      text += " …(+" + std::to_string(items.size() - i) + ")";
       break;
     }
-    append_attribute(held.attributes, items[i]);
+    append_attribute(text, items[i]);
   }
   for (const SpanEventRecord& event : span.events) {
-    if (held.attributes.size() >= kMaxHeldAttributes + 64) break;
-    held.attributes += " event=";
-    append_text_value_quoted(held.attributes, event.name, 64);
+    if (text.size() - attributes_begin >= kMaxHeldAttributes + 64) break;
+    text += " event=";
+    append_text_value_quoted(text, event.name, 64);
   }
-  held.attributes.shrink_to_fit();
-  return held;
+  held.attributes_size = static_cast<uint16_t>(std::min<size_t>(text.size() - attributes_begin, UINT16_MAX));
 }
 
 size_t TraceAssembler::TraceIdHash::operator()(const TraceId& id) const noexcept {
@@ -97,44 +119,45 @@ HeldTrace& TraceAssembler::trace_for(const SpanRecord& span, Clock::time_point n
   trace.trace_id = span.trace_id;
   trace.first_seen = now;
   trace.continued = printed_.count(span.trace_id) != 0;
-  trace.bytes = kTraceOverhead;
+  trace.bytes = trace_bytes(trace);
   held_bytes_ += trace.bytes;
   traces_.emplace(span.trace_id, std::prev(order_.end()));
   return trace;
 }
 
 void TraceAssembler::add(const SpanRecord& record, Clock::time_point now, std::vector<HeldTrace>& ready) {
-  HeldSpan span = hold_span(record);
-  const size_t bytes = span_bytes(span);
   // Make room first (the overflow policy: the oldest traces go out early).
-  while (!order_.empty() && (held_spans_ + 1 > options_.max_spans || held_bytes_ + bytes > options_.max_bytes ||
-                             (traces_.count(record.trace_id) == 0 && order_.size() + 1 > options_.max_traces))) {
+  const size_t bound = span_bytes_bound(record);
+  while (!order_.empty() && (held_spans_ + 1 > options_.max_spans || held_bytes_ + bound > options_.max_bytes ||
+                             (order_.size() + 1 > options_.max_traces && traces_.count(record.trace_id) == 0))) {
     release(order_.begin(), PrintReason::kEarly, ready);
   }
   HeldTrace& trace = trace_for(record, now);
-  const bool root = !span.has_parent() || span.parent_remote;
   // A child the parent had open when it ended has now arrived.
-  if (span.has_parent()) {
-    if (auto parent = spans_.find(id_key(span.parent_id)); parent != spans_.end() && parent->second.first == &trace) {
-      HeldSpan& held_parent = trace.spans[parent->second.second];
+  if (!is_zero(record.parent_span_id)) {
+    if (const int64_t parent = trace.find(record.parent_span_id); parent >= 0) {
+      HeldSpan& held_parent = trace.spans[static_cast<size_t>(parent)];
       if (held_parent.missing_children > 0) {
         --held_parent.missing_children;
         --trace.missing;
       }
     }
   }
-  trace.missing += span.missing_children;
-  spans_[id_key(span.span_id)] = {&trace, static_cast<uint32_t>(trace.spans.size())};
-  trace.spans.push_back(std::move(span));
-  trace.bytes += bytes;
-  held_bytes_ += bytes;
+  hold_span(trace, record);
+  trace.missing += record.open_children;
+  held_bytes_ -= trace.bytes;
+  trace.bytes = trace_bytes(trace);
+  held_bytes_ += trace.bytes;
   ++held_spans_;
-  if (root && !trace.has_root) {
+  if ((is_zero(record.parent_span_id) || record.parent_remote) && !trace.has_root) {
     trace.has_root = true;
     trace.root_seen = now;
   }
   if (trace.has_root && trace.missing == 0) {
     release(traces_.find(record.trace_id)->second, PrintReason::kComplete, ready);
+  } else {
+    // A buffer that just doubled may pass the bound: out early, oldest first.
+    while (held_bytes_ > options_.max_bytes && !order_.empty()) release(order_.begin(), PrintReason::kEarly, ready);
   }
   update_gauges();
 }
@@ -168,7 +191,6 @@ TraceAssembler::Clock::time_point TraceAssembler::next_expiry() const noexcept {
 }
 
 void TraceAssembler::release(Order::iterator it, PrintReason reason, std::vector<HeldTrace>& ready) {
-  for (const HeldSpan& span : it->spans) spans_.erase(id_key(span.span_id));
   held_spans_ -= it->spans.size();
   held_bytes_ -= it->bytes;
   traces_.erase(it->trace_id);

@@ -57,20 +57,22 @@ struct TreeStats {
 
 enum class PrintReason : uint8_t { kComplete, kSettled, kRootMissing, kEarly, kAtExit };
 
-// What the view keeps of a span: enough for its line, cut to bounded text.
+// What the view keeps of a span: enough for its line. Its text (name, status
+// message, attributes, escaped and cut) lives in its trace's `text`.
 struct HeldSpan {
   SpanId span_id{};
   SpanId parent_id{};  // all zero: none
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;
-  std::string name;            // at most kMaxHeldName bytes
-  std::string status_message;  // at most kMaxHeldStatus bytes
-  std::string attributes;      // " key=value ..." escaped for a terminal, at most kMaxHeldAttributes bytes
+  uint32_t text_begin = 0;
+  uint16_t name_size = 0;
+  uint16_t status_size = 0;
+  uint16_t attributes_size = 0;  // " key=value ..."
+  uint16_t missing_children = 0;  // open when it ended, not arrived since
   SpanKind kind = SpanKind::kInternal;
   StatusCode status = StatusCode::kUnset;
   bool parent_remote = false;
   bool incomplete = false;  // emitted open (timeout, eviction, end of run)
-  uint16_t missing_children = 0;  // open when it ended, not arrived since
 
   bool has_parent() const noexcept;
 };
@@ -78,6 +80,7 @@ struct HeldSpan {
 struct HeldTrace {
   TraceId trace_id{};
   std::vector<HeldSpan> spans;  // arrival order
+  std::string text;             // every span's text, back to back
   std::chrono::steady_clock::time_point first_seen{};
   std::chrono::steady_clock::time_point root_seen{};  // valid when has_root
   uint32_t missing = 0;   // children known to be open, not arrived
@@ -85,7 +88,24 @@ struct HeldTrace {
   bool continued = false;  // an earlier part of this trace was printed already
   PrintReason reason = PrintReason::kComplete;
   size_t bytes = 0;
+
+  std::string_view name(const HeldSpan& s) const noexcept { return {text.data() + s.text_begin, s.name_size}; }
+  std::string_view status_message(const HeldSpan& s) const noexcept {
+    return {text.data() + s.text_begin + s.name_size, s.status_size};
+  }
+  std::string_view attributes(const HeldSpan& s) const noexcept {
+    return {text.data() + s.text_begin + s.name_size + s.status_size, s.attributes_size};
+  }
+  // Index of the span with this id, or -1 (a map once the trace is large).
+  int64_t find(const SpanId& id);
+
+ private:
+  std::unordered_map<uint64_t, uint32_t> index_;  // span id -> index, once spans outgrow a scan
+  size_t indexed_ = 0;
 };
+
+// Appends what the view keeps of `span` to `trace` (its text and record).
+void hold_span(HeldTrace& trace, const SpanRecord& span);
 
 inline constexpr size_t kMaxHeldName = 256;
 inline constexpr size_t kMaxHeldStatus = 256;
@@ -127,15 +147,11 @@ class TraceAssembler {
   TreeStats& stats_;
   Order order_;  // oldest first
   std::unordered_map<TraceId, Order::iterator, TraceIdHash> traces_;
-  // span id -> (trace, index in its spans), to count a child's arrival.
-  std::unordered_map<uint64_t, std::pair<HeldTrace*, uint32_t>> spans_;
   std::unordered_set<TraceId, TraceIdHash> printed_;
   std::deque<TraceId> printed_order_;
   size_t held_spans_ = 0;
   size_t held_bytes_ = 0;
 };
-
-HeldSpan hold_span(const SpanRecord& span);
 
 // ---- printing ---------------------------------------------------------------
 

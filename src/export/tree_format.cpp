@@ -1,10 +1,10 @@
-// Printing one held trace as a tree (the console's tree view).
-
-#include <fmt/format.h>
+// Printing one held trace as a tree (the console's tree view). Runs per span
+// at replay speed: no formatting library, no allocation per span beyond the
+// output's growth.
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
-#include <unordered_map>
 
 #include "export/terminal_text.h"
 #include "export/trace_tree.h"
@@ -20,6 +20,7 @@ constexpr const char* kGreen = "\x1b[32m";
 constexpr const char* kYellow = "\x1b[33m";
 constexpr const char* kCyan = "\x1b[36m";
 constexpr size_t kMaxIndent = 24;  // deeper levels are drawn at this depth
+constexpr uint32_t kNone = UINT32_MAX;
 // Eighths of a cell, for the bar's last cell.
 constexpr const char* kEighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
 
@@ -41,35 +42,91 @@ std::string_view kind_name(SpanKind kind) {
   return "unspecified";
 }
 
-// One top-level entry: a root (or a span whose parent is remote), or a group
-// of orphans sharing a parent that is not in the trace.
+void append_count(std::string& out, uint64_t n, std::string_view noun) {
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+  out += ' ';
+  out += noun;
+  if (n != 1) out += 's';
+}
+
+// `text` right-aligned in `width` columns (ASCII).
+void append_right(std::string& out, std::string_view text, size_t width) {
+  if (text.size() < width) out.append(width - text.size(), ' ');
+  out += text;
+}
+
+void append_hex(std::string& out, std::span<const uint8_t> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (uint8_t b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+}
+
+// A top-level entry: a root (no parent, or a remote one), or the orphans
+// sharing a parent that is not in the trace, under a placeholder.
 struct TopLevel {
   uint64_t start = 0;
-  size_t span = SIZE_MAX;  // a root
-  SpanId missing_parent{};  // a placeholder
-  std::vector<size_t> orphans;
+  uint32_t span = kNone;    // a root
+  uint32_t orphans = kNone; // first orphan (chained through next_sibling)
+  SpanId missing_parent{};
+  size_t orphan_count = 0;
+};
+
+struct Frame {
+  uint32_t span;  // kNone: the "still open" note of the parent above
+  size_t depth;
+  bool last;
+  uint16_t open;
+};
+
+// What printing one trace needs, kept per thread: no allocation per trace
+// once the vectors have grown.
+struct Scratch {
+  std::vector<uint32_t> first_child, next_sibling;
+  std::vector<bool> printed;
+  std::vector<TopLevel> tops;
+  std::vector<bool> guides;  // per depth: a later sibling follows, draw "│"
+  std::vector<Frame> stack;
+  std::string text;  // one column's text
 };
 
 class TreePrinter {
  public:
-  TreePrinter(const HeldTrace& trace, const TreeStyle& style, std::string& out)
-      : trace_(trace), style_(style), out_(out), children_(trace.spans.size()), printed_(trace.spans.size(), false) {}
+  TreePrinter(const HeldTrace& trace, const TreeStyle& style, std::string& out, Scratch& scratch)
+      : trace_(trace),
+        spans_(trace.spans),
+        style_(style),
+        out_(out),
+        first_child_(scratch.first_child),
+        next_sibling_(scratch.next_sibling),
+        printed_(scratch.printed),
+        tops_(scratch.tops),
+        guides_(scratch.guides),
+        stack_(scratch.stack),
+        text_(scratch.text) {
+    tops_.clear();
+    guides_.clear();
+  }
 
   size_t print() {
     link();
     header();
     for (const TopLevel& top : tops_) {
-      if (top.span != SIZE_MAX) {
-        print_subtree(top.span, 0);
+      if (top.span != kNone) {
+        print_subtree(top.span, 0, true);
       } else {
-        placeholder(top.missing_parent, top.orphans.size());
-        for (size_t i = 0; i < top.orphans.size(); ++i) print_subtree(top.orphans[i], 1, i + 1 == top.orphans.size());
+        placeholder(top.missing_parent, top.orphan_count);
+        for (uint32_t s = top.orphans; s != kNone; s = next_sibling_[s]) {
+          print_subtree(s, 1, next_sibling_[s] == kNone);
+        }
       }
     }
     // What no top-level entry reaches (parent links in a cycle) still gets printed.
-    for (size_t i = 0; i < trace_.spans.size(); ++i) {
+    for (uint32_t i = 0; i < spans_.size(); ++i) {
       if (!printed_[i]) {
-        placeholder(trace_.spans[i].parent_id, 1);
+        placeholder(spans_[i].parent_id, 1);
         print_subtree(i, 1, true);
       }
     }
@@ -77,37 +134,60 @@ class TreePrinter {
   }
 
  private:
+  // Children lists in start order (first_child / next_sibling), top-level entries.
   void link() {
-    const auto& spans = trace_.spans;
-    std::unordered_map<uint64_t, size_t> index;
-    index.reserve(spans.size());
-    for (size_t i = 0; i < spans.size(); ++i) index.emplace(id_key(spans[i].span_id), i);
-    std::unordered_map<uint64_t, size_t> groups;  // missing parent -> tops_ index
-    for (size_t i = 0; i < spans.size(); ++i) {
-      const HeldSpan& span = spans[i];
+    const size_t n = spans_.size();
+    // Per thread and reused: printing a trace allocates only while they grow.
+    thread_local std::vector<uint32_t> by_start;
+    thread_local std::vector<std::pair<uint64_t, uint32_t>> ids;
+    thread_local std::vector<uint32_t> last_child;
+    thread_local std::vector<std::pair<uint64_t, size_t>> groups;  // missing parent -> tops_ index
+    by_start.resize(n);
+    for (uint32_t i = 0; i < n; ++i) by_start[i] = i;
+    std::sort(by_start.begin(), by_start.end(), [this](uint32_t a, uint32_t b) {
+      return spans_[a].start_ns != spans_[b].start_ns ? spans_[a].start_ns < spans_[b].start_ns : a < b;
+    });
+    ids.resize(n);
+    for (uint32_t i = 0; i < n; ++i) ids[i] = {id_key(spans_[i].span_id), i};
+    std::sort(ids.begin(), ids.end());
+    const auto find = [](uint64_t key) -> uint32_t {
+      const auto it = std::lower_bound(ids.begin(), ids.end(), std::make_pair(key, uint32_t{0}));
+      return it != ids.end() && it->first == key ? it->second : kNone;
+    };
+    first_child_.assign(n, kNone);
+    next_sibling_.assign(n, kNone);
+    printed_.assign(n, false);
+    last_child.assign(n, kNone);
+    groups.clear();
+    for (const uint32_t i : by_start) {
+      const HeldSpan& span = spans_[i];
       start_ = std::min(start_, span.start_ns);
       end_ = std::max(end_, span.end_ns);
-      const auto parent = span.has_parent() ? index.find(id_key(span.parent_id)) : index.end();
-      if (parent != index.end() && parent->second != i) {
-        children_[parent->second].push_back(i);
+      const uint32_t parent = span.has_parent() ? find(id_key(span.parent_id)) : kNone;
+      if (parent != kNone && parent != i) {
+        (last_child[parent] == kNone ? first_child_[parent] : next_sibling_[last_child[parent]]) = i;
+        last_child[parent] = i;
       } else if (!span.has_parent() || span.parent_remote) {
-        tops_.push_back({span.start_ns, i, {}, {}});
-        if (root_ == SIZE_MAX) root_ = i;
+        tops_.push_back({span.start_ns, i, kNone, {}, 0});
+        if (root_ == kNone) root_ = i;
       } else {
-        auto [group, added] = groups.emplace(id_key(span.parent_id), tops_.size());
-        if (added) tops_.push_back({span.start_ns, SIZE_MAX, span.parent_id, {}});
-        TopLevel& top = tops_[group->second];
-        top.orphans.push_back(i);
-        top.start = std::min(top.start, span.start_ns);
+        const uint64_t key = id_key(span.parent_id);
+        auto group = std::find_if(groups.begin(), groups.end(), [key](const auto& g) { return g.first == key; });
+        if (group == groups.end()) {
+          groups.emplace_back(key, tops_.size());
+          tops_.push_back({span.start_ns, kNone, i, span.parent_id, 1});
+          last_child.push_back(i);  // the group's tail, at index n + group number
+        } else {
+          TopLevel& top = tops_[group->second];
+          const size_t tail = n + static_cast<size_t>(group - groups.begin());
+          next_sibling_[last_child[tail]] = i;
+          last_child[tail] = i;
+          ++top.orphan_count;
+        }
       }
     }
-    const auto by_start = [&](size_t a, size_t b) {
-      return spans[a].start_ns != spans[b].start_ns ? spans[a].start_ns < spans[b].start_ns : a < b;
-    };
-    for (auto& list : children_) std::sort(list.begin(), list.end(), by_start);
-    for (TopLevel& top : tops_) std::sort(top.orphans.begin(), top.orphans.end(), by_start);
-    std::stable_sort(tops_.begin(), tops_.end(), [](const TopLevel& a, const TopLevel& b) { return a.start < b.start; });
-    if (root_ == SIZE_MAX && !spans.empty()) root_ = tops_.empty() ? 0 : (tops_[0].span != SIZE_MAX ? tops_[0].span : tops_[0].orphans[0]);
+    // Spans arrived in start order above, so tops_ is already sorted.
+    if (root_ == kNone && n != 0) root_ = by_start.front();
   }
 
   void color(const char* code) {
@@ -117,57 +197,79 @@ class TreePrinter {
   void header() {
     color(kBold);
     out_ += "trace ";
-    out_ += to_hex(trace_.trace_id);
+    append_hex(out_, trace_.trace_id);
     color(kReset);
     if (!style_.service_name.empty()) {
       out_ += "  ";
       append_terminal_safe(out_, style_.service_name, 64);
     }
-    if (root_ != SIZE_MAX) {
+    if (root_ != kNone) {
       out_ += "  ";
-      out_ += trace_.spans[root_].name;
+      out_ += trace_.name(spans_[root_]);
     }
-    fmt::format_to(std::back_inserter(out_), "  {} span{}  {}", trace_.spans.size(),
-                   trace_.spans.size() == 1 ? "" : "s", format_duration_ns(end_ - start_));
-    const std::string mark = header_mark();
-    if (!mark.empty()) {
-      out_ += "  ";
-      color(kYellow);
-      out_ += mark;
-      color(kReset);
+    out_ += "  ";
+    append_count(out_, spans_.size(), "span");
+    out_ += "  ";
+    append_duration_ns(out_, end_ - start_);
+    const size_t mark_at = out_.size();
+    header_mark();
+    if (out_.size() != mark_at && style_.color) {
+      out_.insert(mark_at, kYellow);
+      out_ += kReset;
     }
     out_ += '\n';
   }
 
-  std::string header_mark() const {
+  void header_mark() {
     const uint32_t open = trace_.missing;
-    const std::string still_open = open == 0 ? "" : fmt::format("{} span{} still open", open, open == 1 ? "" : "s");
+    const auto still_open = [&] { append_count(out_, open, "span"); out_ += " still open"; };
     switch (trace_.reason) {
-      case PrintReason::kComplete: return trace_.continued ? "(continued)" : "";
-      case PrintReason::kSettled: return "(" + still_open + " after the settle time)";
+      case PrintReason::kComplete:
+        if (trace_.continued) out_ += "  (continued)";
+        return;
+      case PrintReason::kSettled:
+        out_ += "  (";
+        still_open();
+        out_ += " after the settle time)";
+        return;
       case PrintReason::kRootMissing:
-        return trace_.continued ? "(continued: spans that ended after the trace was printed)"
-                                : "(root not ended within the hold time)";
-      case PrintReason::kEarly: return "(printed early: the tree view's limits were reached)";
+        out_ += trace_.continued ? "  (continued: spans that ended after the trace was printed)"
+                                 : "  (root not ended within the hold time)";
+        return;
+      case PrintReason::kEarly: out_ += "  (printed early: the tree view's limits were reached)"; return;
       case PrintReason::kAtExit:
-        if (!trace_.has_root) return "(incomplete at exit: root not ended)";
-        return "(incomplete at exit" + (open == 0 ? std::string() : ": " + still_open) + ")";
+        if (!trace_.has_root) {
+          out_ += "  (incomplete at exit: root not ended)";
+          return;
+        }
+        out_ += "  (incomplete at exit";
+        if (open != 0) {
+          out_ += ": ";
+          still_open();
+        }
+        out_ += ')';
+        return;
     }
-    return "";
   }
 
   // "+offset duration ▕bar▏ " for a span, or blank columns.
   void columns(const HeldSpan* span) {
     const int width = std::max(style_.bar_width, 4);
     if (span == nullptr) {
-      out_.append(19, ' ');
+      out_.append(20, ' ');
       out_ += "▕";
       out_.append(static_cast<size_t>(width), ' ');
       out_ += "▏ ";
       return;
     }
-    fmt::format_to(std::back_inserter(out_), "{:>10} {:>8} ", "+" + format_duration_ns(span->start_ns - start_),
-                   format_duration_ns(span->end_ns - span->start_ns));
+    text_.assign("+");
+    append_duration_ns(text_, span->start_ns - start_);
+    append_right(out_, text_, 10);
+    out_ += ' ';
+    text_.clear();
+    append_duration_ns(text_, span->end_ns - span->start_ns);
+    append_right(out_, text_, 8);
+    out_ += ' ';
     const double total = static_cast<double>(std::max<uint64_t>(end_ - start_, 1));
     const int first = std::min(width - 1, static_cast<int>(static_cast<double>(span->start_ns - start_) / total * width));
     int eighths = static_cast<int>(static_cast<double>(span->end_ns - span->start_ns) / total * width * 8 + 0.5);
@@ -175,7 +277,12 @@ class TreePrinter {
     out_ += "▕";
     out_.append(static_cast<size_t>(first), ' ');
     color(span->status == StatusCode::kError ? kRed : kCyan);
-    for (int i = 0; i < eighths / 8; ++i) out_ += "█";
+    static const std::string kBlocks = [] {
+      std::string blocks;
+      for (int i = 0; i < 256; ++i) blocks += "█";
+      return blocks;
+    }();
+    out_.append(kBlocks, 0, std::min<size_t>(static_cast<size_t>(eighths / 8), 256) * 3);
     out_ += kEighths[eighths % 8];
     color(kReset);
     const int used = first + eighths / 8 + (eighths % 8 != 0 ? 1 : 0);
@@ -189,11 +296,11 @@ class TreePrinter {
     if (shown > 0) out_ += last ? "└─ " : "├─ ";
   }
 
-  void span_line(size_t i, size_t depth, bool last) {
-    const HeldSpan& span = trace_.spans[i];
+  void span_line(uint32_t i, size_t depth, bool last) {
+    const HeldSpan& span = spans_[i];
     columns(&span);
     indent(depth, last);
-    out_ += span.name;
+    out_ += trace_.name(span);
     out_ += " [";
     out_ += kind_name(span.kind);
     out_ += ']';
@@ -201,7 +308,11 @@ class TreePrinter {
       out_ += ' ';
       color(kRed);
       out_ += "error";
-      if (!span.status_message.empty()) out_ += " (" + span.status_message + ")";
+      if (span.status_size != 0) {
+        out_ += " (";
+        out_ += trace_.status_message(span);
+        out_ += ')';
+      }
       color(kReset);
     } else if (span.status == StatusCode::kOk) {
       out_ += ' ';
@@ -215,29 +326,23 @@ class TreePrinter {
       out_ += "(open when emitted)";
       color(kReset);
     }
-    if (!span.attributes.empty()) {
+    if (span.attributes_size != 0) {
       out_ += ' ';
       color(kDim);
-      out_ += span.attributes;
+      out_ += trace_.attributes(span);
       color(kReset);
     }
     out_ += '\n';
     ++lines_;
   }
 
-  void print_subtree(size_t i, size_t depth, bool last = true) {
+  void print_subtree(uint32_t i, size_t depth, bool last) {
     // Iterative: a trace may nest thousands of levels deep.
-    struct Frame {
-      size_t span;  // SIZE_MAX: the "still open" note of the parent above
-      size_t depth;
-      bool last;
-      uint16_t open = 0;
-    };
-    std::vector<Frame> stack{{i, depth, last}};
-    while (!stack.empty()) {
-      const Frame frame = stack.back();
-      stack.pop_back();
-      if (frame.span == SIZE_MAX) {
+    stack_.assign(1, {i, depth, last, 0});
+    while (!stack_.empty()) {
+      const Frame frame = stack_.back();
+      stack_.pop_back();
+      if (frame.span == kNone) {
         open_note(frame.open, frame.depth);
         continue;
       }
@@ -246,12 +351,14 @@ class TreePrinter {
       if (guides_.size() <= frame.depth) guides_.resize(frame.depth + 1, false);
       span_line(frame.span, frame.depth, frame.last);
       guides_[frame.depth] = !frame.last;
-      const auto& kids = children_[frame.span];
-      const uint16_t open = trace_.spans[frame.span].missing_children;
-      if (open > 0) stack.push_back({SIZE_MAX, frame.depth + 1, true, open});
-      for (size_t k = kids.size(); k-- > 0;) {
-        stack.push_back({kids[k], frame.depth + 1, open == 0 && k + 1 == kids.size()});
+      const uint16_t open = spans_[frame.span].missing_children;
+      if (open > 0) stack_.push_back({kNone, frame.depth + 1, true, open});  // printed after the children
+      // Children pushed last-first, so the first pops first.
+      const size_t mark = stack_.size();
+      for (uint32_t c = first_child_[frame.span]; c != kNone; c = next_sibling_[c]) {
+        stack_.push_back({c, frame.depth + 1, open == 0 && next_sibling_[c] == kNone, 0});
       }
+      std::reverse(stack_.begin() + static_cast<std::ptrdiff_t>(mark), stack_.end());
     }
   }
 
@@ -259,7 +366,9 @@ class TreePrinter {
     columns(nullptr);
     indent(depth, true);
     color(kYellow);
-    fmt::format_to(std::back_inserter(out_), "… {} child span{} still open", count, count == 1 ? "" : "s");
+    out_ += "… ";
+    append_count(out_, count, "child span");
+    out_ += " still open";
     color(kReset);
     out_ += '\n';
   }
@@ -267,21 +376,28 @@ class TreePrinter {
   void placeholder(const SpanId& parent, size_t count) {
     columns(nullptr);
     color(kYellow);
-    fmt::format_to(std::back_inserter(out_), "? parent {} not seen ({} span{})", to_hex(parent), count,
-                   count == 1 ? "" : "s");
+    out_ += "? parent ";
+    append_hex(out_, parent);
+    out_ += " not seen (";
+    append_count(out_, count, "span");
+    out_ += ')';
     color(kReset);
     out_ += '\n';
     if (guides_.size() < 2) guides_.resize(2, false);
   }
 
   const HeldTrace& trace_;
+  const std::vector<HeldSpan>& spans_;
   const TreeStyle& style_;
   std::string& out_;
-  std::vector<std::vector<size_t>> children_;
-  std::vector<bool> printed_;
-  std::vector<TopLevel> tops_;
-  std::vector<bool> guides_;  // per depth: a later sibling follows, draw "│"
-  size_t root_ = SIZE_MAX;
+  std::vector<uint32_t>& first_child_;
+  std::vector<uint32_t>& next_sibling_;
+  std::vector<bool>& printed_;
+  std::vector<TopLevel>& tops_;
+  std::vector<bool>& guides_;
+  std::vector<Frame>& stack_;
+  std::string& text_;
+  uint32_t root_ = kNone;
   uint64_t start_ = UINT64_MAX;
   uint64_t end_ = 0;
   size_t lines_ = 0;
@@ -291,7 +407,8 @@ class TreePrinter {
 
 size_t format_trace_tree(const HeldTrace& trace, const TreeStyle& style, std::string& out) {
   if (trace.spans.empty()) return 0;
-  return TreePrinter(trace, style, out).print();
+  thread_local Scratch scratch;
+  return TreePrinter(trace, style, out, scratch).print();
 }
 
 }  // namespace bto
