@@ -259,7 +259,7 @@
     row.dataset.depth = R[r + R_DEPTH];
     row.setAttribute("role", "treeitem");
     const label = el("div", "span-label");
-    label.style.paddingLeft = 6 + Math.min(R[r + R_DEPTH], MAX_INDENT) * 14 + "px";
+    label.style.paddingLeft = 16 + Math.min(R[r + R_DEPTH], MAX_INDENT) * 16 + "px";
     if (R[r + R_PARENT] <= -2) {
       const mark = el("span", "orphan", "↖");
       mark.title = "parent " + parentId(waterfallFirst + i) + " is not in the file (a remote caller, or not recorded)";
@@ -277,10 +277,13 @@
     bar.style.width = width + "%";
     track.appendChild(bar);
     const text = el("span", "span-duration", fmtDuration(R[r + R_DURATION]));
-    if (left + width > 80) {
-      text.style.right = 100 - left + "%";
+    if (left + width <= 80) {
+      text.style.left = left + width + "%";  // after the bar
+    } else if (width >= 12) {
+      text.classList.add("inside");  // inside a wide bar's end
+      text.style.right = 100 - left - width + "%";
     } else {
-      text.style.left = left + width + "%";
+      text.style.right = 100 - left + "%";  // before a short bar near the end
     }
     track.appendChild(text);
     row.appendChild(track);
