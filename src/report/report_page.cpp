@@ -59,7 +59,8 @@ class Numbers {
   bool first_ = true;
 };
 
-// The page's data, in the columns report.js reads (its header comment).
+// The page's data, in the columns report.js reads (its header comment): two
+// JSON documents, one per line: what the lists need, then the details.
 void write_data(const Model& model, const PageOptions& options, std::string& out) {
   std::string traces, rows, attrs, events, event_attrs, trace_ids, span_ids;
   Numbers trace_numbers(traces), row_numbers(rows), attr_numbers(attrs), event_numbers(events),
@@ -148,8 +149,10 @@ void write_data(const Model& model, const PageOptions& options, std::string& out
     out += ",\"" + text + '"';
   }
   out += "],\"traceIds\":\"" + trace_ids + "\",\"spanIds\":\"" + span_ids + "\",\"traces\":[" + traces +
-         "],\"rows\":[" + rows + "],\"attrs\":[" + attrs + "],\"events\":[" + events + "],\"eventAttrs\":[" +
-         event_attrs + "]}";
+         "],\"rows\":[" + rows + "]}";
+  // The details (attributes, events) on a line of their own: the page parses
+  // them on the first click, not while it opens. JSON has no raw newline.
+  out += "\n{\"attrs\":[" + attrs + "],\"events\":[" + events + "],\"eventAttrs\":[" + event_attrs + "]}";
 }
 
 // Large data is gzipped and base64-encoded: a quarter of the bytes for the

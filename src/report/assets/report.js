@@ -1,6 +1,7 @@
 // The report page's script (inlined by report_page.cpp; docs/console.md).
-// Data: the JSON in #bto-data (gzip + base64 when large, data-encoding says),
-// columns written by report_page.cpp (write_data):
+// Data: two JSON documents, one per line, in #bto-data (gzip + base64 when
+// large, data-encoding says): what the lists need, then the details (parsed on
+// the first click). Columns written by report_page.cpp (write_data):
 //   strings   every text, interned; other columns hold indexes into it
 //   traceIds  32 hex digits per trace; spanIds 16 per row
 //   traces    TRACE_STRIDE numbers per trace, by start time
@@ -21,9 +22,10 @@
   const ROW_HEIGHT = 24;
   const MAX_INDENT = 40;
 
-  async function readData() {
+  // The data's text: main part, newline, details part.
+  async function readText() {
     const script = document.getElementById("bto-data");
-    if (script.dataset.encoding !== "gzip-base64") return JSON.parse(script.textContent);
+    if (script.dataset.encoding !== "gzip-base64") return script.textContent;
     let bytes;
     if (Uint8Array.fromBase64) {
       bytes = Uint8Array.fromBase64(script.textContent);
@@ -38,18 +40,24 @@
     writer.write(bytes);
     writer.close();
     const reader = inflate.readable.getReader();
-    const decoder = new TextDecoder();
-    const parts = [];
+    const chunks = [];
+    let size = 0;
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      parts.push(decoder.decode(value, { stream: true }));
+      chunks.push(value);
+      size += value.length;
     }
-    parts.push(decoder.decode());
-    return JSON.parse(parts.join(""));
+    const all = new Uint8Array(size);  // one decode of the whole: faster than joining decoded pieces
+    for (let i = 0, at = 0; i < chunks.length; at += chunks[i].length, i++) all.set(chunks[i], at);
+    return new TextDecoder().decode(all);
   }
-  const data = await readData();
-  const S = data.strings, T = data.traces, R = data.rows, A = data.attrs, E = data.events, EA = data.eventAttrs;
+  const text = await readText();
+  const split = text.indexOf("\n");
+  const data = JSON.parse(split < 0 ? text : text.slice(0, split));
+  let details = null;  // {attrs, events, eventAttrs}, parsed on the first click
+  const detailsText = split < 0 ? '{"attrs":[],"events":[],"eventAttrs":[]}' : text.slice(split + 1);
+  const S = data.strings, T = data.traces, R = data.rows;
   const traceCount = T.length / TRACE_STRIDE, rowCount = R.length / ROW_STRIDE;
   // Where each row's attributes and events start (their counts are in the rows).
   const attrStart = new Int32Array(rowCount + 1), eventStart = new Int32Array(rowCount + 1);
@@ -57,8 +65,15 @@
     attrStart[r + 1] = attrStart[r] + R[r * ROW_STRIDE + R_NATTRS];
     eventStart[r + 1] = eventStart[r] + R[r * ROW_STRIDE + R_NEVENTS];
   }
-  const eventAttrStart = new Int32Array(E.length / EVENT_STRIDE + 1);
-  for (let e = 0; e < E.length / EVENT_STRIDE; e++) eventAttrStart[e + 1] = eventAttrStart[e] + E[e * EVENT_STRIDE + 2];
+  let eventAttrStart = null;
+  function loadDetails() {
+    if (details) return details;
+    details = JSON.parse(detailsText);
+    const E = details.events;
+    eventAttrStart = new Int32Array(E.length / EVENT_STRIDE + 1);
+    for (let e = 0; e < E.length / EVENT_STRIDE; e++) eventAttrStart[e + 1] = eventAttrStart[e] + E[e * EVENT_STRIDE + 2];
+    return details;
+  }
   const traceId = (t) => data.traceIds.substr(t * 32, 32);
   const spanId = (r) => data.spanIds.substr(r * 16, 16);
   const traceStartMs = (t) => data.baseMs + T[t * TRACE_STRIDE + T_START_US] / 1e3;
@@ -308,6 +323,7 @@
 
   function showSpan(i) {
     const row = waterfallFirst + i, r = row * ROW_STRIDE;
+    const { attrs: A, events: E, eventAttrs: EA } = loadDetails();
     const details = $("details");
     details.textContent = "";
     details.appendChild(el("h2", "", S[R[r + R_NAME]]));
