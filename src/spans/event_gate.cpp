@@ -107,6 +107,10 @@ void EventGate::on_event(const Event& event) {
 
 void EventGate::on_lost_events(uint64_t count) { state_->next.on_lost_events(count); }
 
+void EventGate::on_recorded_span(const RecordedResource& resource, const RecordedSpan& span) {
+  state_->next.on_recorded_span(resource, span);
+}
+
 void EventGate::check_families(bool final) {
   State& s = *state_;
   if (s.suspects.empty()) return;

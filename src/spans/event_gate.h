@@ -43,6 +43,9 @@ class EventGate : public EventSink {
 
   void on_event(const Event& event) override;
   void on_lost_events(uint64_t count) override;
+  // Recorded spans (--input of OTLP/JSON) pass unfiltered: they were recorded
+  // from the process they name, and are sent on unchanged.
+  void on_recorded_span(const RecordedResource& resource, const RecordedSpan& span) override;
 
   // Warns about the families whose ends have come for start_grace without a
   // start; call on every sweep. `final` (end of input): no grace.
