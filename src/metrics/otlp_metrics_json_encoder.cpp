@@ -77,45 +77,73 @@ void write_sum(std::string& out, const MetricStream& m, uint64_t time) {
   out += ",\"isMonotonic\":true}";
 }
 
+// The Resource's attributes, string[] ones (process.command_args) included.
+void append_resource_attributes(std::string& out, const ResourceRef& process, const ResourceInfo& own) {
+  append_otlp_json_attributes(out, process ? process->attributes : own.attributes);
+  if (!process || process->arrays.empty()) return;
+  out.pop_back();  // ']'
+  for (const StringArrayAttribute& array : process->arrays) {
+    if (out.back() != '[') out += ',';
+    out += "{\"key\":";
+    append_otlp_json_string(out, array.key);
+    out += ",\"value\":{\"arrayValue\":{\"values\":[";
+    for (size_t i = 0; i < array.values.size(); ++i) {
+      if (i != 0) out += ',';
+      out += "{\"stringValue\":";
+      append_otlp_json_string(out, array.values[i]);
+      out += '}';
+    }
+    out += "]}}}";
+  }
+  out += ']';
+}
+
 }  // namespace
 
+// One ResourceMetrics per resource of the snapshot (a traced process, or ours).
 void encode_otlp_metrics_json(const ResourceInfo& resource, const MetricsSnapshot& snapshot, std::string& out) {
   out.clear();
-  out += "{\"resourceMetrics\":[{\"resource\":{\"attributes\":";
-  append_otlp_json_attributes(out, resource.attributes);
-  out += "},\"scopeMetrics\":[{\"scope\":{";
-  if (!resource.scope_name.empty()) {
-    out += "\"name\":";
-    append_otlp_json_string(out, resource.scope_name);
-    if (!resource.scope_version.empty()) out += ',';
-  }
-  if (!resource.scope_version.empty()) {
-    out += "\"version\":";
-    append_otlp_json_string(out, resource.scope_version);
-  }
-  out += "},\"metrics\":[";
-  for (size_t i = 0; i < snapshot.metrics.size(); ++i) {
-    const MetricStream& m = snapshot.metrics[i];
-    if (i != 0) out += ',';
-    out += "{\"name\":";
-    append_otlp_json_string(out, m.name);
-    if (!m.description.empty()) {
-      out += ",\"description\":";
-      append_otlp_json_string(out, m.description);
+  out += "{\"resourceMetrics\":[";
+  for (size_t r = 0; r < snapshot.resources.size(); ++r) {
+    const ResourceMetrics& group = snapshot.resources[r];
+    if (r != 0) out += ',';
+    out += "{\"resource\":{\"attributes\":";
+    append_resource_attributes(out, group.resource, resource);
+    out += "},\"scopeMetrics\":[{\"scope\":{";
+    if (!resource.scope_name.empty()) {
+      out += "\"name\":";
+      append_otlp_json_string(out, resource.scope_name);
+      if (!resource.scope_version.empty()) out += ',';
     }
-    if (!m.unit.empty()) {
-      out += ",\"unit\":";
-      append_otlp_json_string(out, m.unit);
+    if (!resource.scope_version.empty()) {
+      out += "\"version\":";
+      append_otlp_json_string(out, resource.scope_version);
     }
-    out += ',';
-    if (m.kind == MetricKind::kHistogram) {
-      write_histogram(out, m, snapshot.time_unix_ns);
-    } else {
-      write_sum(out, m, snapshot.time_unix_ns);
+    out += "},\"metrics\":[";
+    for (size_t i = 0; i < group.metrics.size(); ++i) {
+      const MetricStream& m = group.metrics[i];
+      if (i != 0) out += ',';
+      out += "{\"name\":";
+      append_otlp_json_string(out, m.name);
+      if (!m.description.empty()) {
+        out += ",\"description\":";
+        append_otlp_json_string(out, m.description);
+      }
+      if (!m.unit.empty()) {
+        out += ",\"unit\":";
+        append_otlp_json_string(out, m.unit);
+      }
+      out += ',';
+      if (m.kind == MetricKind::kHistogram) {
+        write_histogram(out, m, snapshot.time_unix_ns);
+      } else {
+        write_sum(out, m, snapshot.time_unix_ns);
+      }
+      out += '}';
     }
-    out += '}';
+    out += "]}]}";
   }
-  out += "]}]}]}";
+  out += "]}";
 }
 
 }  // namespace bto
