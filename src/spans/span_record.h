@@ -51,6 +51,9 @@ struct SpanRecord {
   ResourceRef resource;  // the process it came from; empty: the exporter's own resource
   uint32_t dropped_attributes_count = 0;
   uint16_t depth = 0;  // nesting depth, for the console view only
+  // Bytes charged to the MemoryBudget while queued for export; refunded by
+  // SpanPool::release (0: not charged).
+  uint32_t charged_bytes = 0;
   SpanKind kind = SpanKind::kInternal;
   StatusCode status = StatusCode::kUnset;
 
