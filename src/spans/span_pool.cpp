@@ -17,9 +17,13 @@ SpanPtr SpanPool::acquire() {
 }
 
 size_t SpanPool::settle(SpanRecord& span) noexcept {
-  if (budget_ != nullptr && span.charged_bytes != 0) budget_->refund_queued(span.charged_bytes);
+  // A charged record was measured when queued; export does not grow it, and
+  // capacities survive the reset, so that figure is its size here too.
+  const size_t charged = span.charged_bytes;
+  if (budget_ != nullptr && charged != 0) budget_->refund_queued(charged);
+  const size_t bytes = charged != 0 ? charged : span_record_bytes(span);
   span.reset();
-  return span_record_bytes(span);  // capacities survive the reset
+  return bytes;
 }
 
 bool SpanPool::cache(SpanPtr& span, size_t bytes) {
