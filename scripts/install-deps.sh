@@ -12,6 +12,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler python3 python3-protobuf openssl
   protobuf-compiler-grpc python3-grpcio
+  time  # /usr/bin/time -v: peak RSS in scripts/adversarial.sh (ctest adversarial_memory_budget)
   # the real programs the ready scripts are tested against (tests/e2e/real_programs_e2e_test.cpp):
   # python3.11 (USDT probes), the curl CLI (libcurl4), openssl s_server, the sqlite3 shell (libsqlite3-0);
   # the curl CLI also scrapes /metrics in the soak scripts (scripts/soak.sh, scripts/spool-soak.sh)

@@ -89,8 +89,41 @@ def huge_ids(n):
         W(b'{"type":"value","data":["hid_start","request_id","%s%d"]}\n' % (pad, i))
 
 
+# Issue 17.1: one memory budget. Each case below once held hundreds of MB.
+def open_big_uri(n):
+    # Open HTTP spans whose URI is 900 KB: the span name is built from it.
+    uri = b"/" + b"u" * (900 * 1000)
+    for i in range(n):
+        W(b'{"type":"value","data":["http_request_start","request_id",%d,"method","GET","uri","%s"]}\n' % (i + 1, uri))
+
+
+def long_families(n):
+    # Distinct event families whose names are 900 KB.
+    pad = b"f" * (900 * 1000)
+    for i in range(n):
+        W(b'{"type":"value","data":["%s%d_start","request_id",%d]}\n' % (pad, i, i + 1))
+
+
+def many_attrs(n):
+    # Open spans with 120 attributes of 4 KB each (within the span limits).
+    value = b"a" * 4000
+    attrs = b",".join(b'"k%d","%s"' % (k, value) for k in range(120))
+    for i in range(n):
+        W(b'{"type":"value","data":["attr_start","request_id",%d,%s]}\n' % (i + 1, attrs))
+
+
+def big_errors(n):
+    # Finished spans with a 900 KB error string (status message), for a
+    # collector that never answers (scripts/adversarial.sh starts one).
+    err = b"e" * (900 * 1000)
+    for i in range(n):
+        W(b'{"type":"value","data":["err_start","request_id",%d]}\n' % (i + 1))
+        W(b'{"type":"value","data":["err_end","request_id",%d,"error","%s"]}\n' % (i + 1, err))
+
+
 CASES = {f.__name__: f for f in (open_ids, huge_values, near_limit, giant_lines, deep_chain, parent_cycles,
-                                 many_families, invalid_utf8, lost_flood, huge_ids)}
+                                 many_families, invalid_utf8, lost_flood, huge_ids,
+                                 open_big_uri, long_families, many_attrs, big_errors)}
 
 if __name__ == "__main__":
     CASES[sys.argv[1]](int(sys.argv[2]))

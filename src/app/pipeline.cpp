@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "spans/clock.h"
+#include "spans/attribute_keys.h"
 #include "spans/event_gate.h"
 #include "spans/handlers/config_family_handler.h"
 #include "telemetry/status_line.h"
@@ -17,6 +18,7 @@ struct Pipeline::Parts {
   std::unique_ptr<Clock> clock = create_system_clock();
   TimestampConverter timestamps{*clock};
   HandlerRegistry handlers;
+  MemoryBudget budget;  // open + queued span state, in bytes (--max-memory)
   SpanPool pool;
   std::unique_ptr<BatchProcessor> batch;
   std::unique_ptr<Correlator> correlator;
@@ -31,7 +33,8 @@ struct Pipeline::Parts {
         ProcessResources* process_resources)
       : resources(process_resources),
         handlers(options.handlers),
-        pool(options.batch.max_queue_size + 1024),
+        budget(options.correlator.max_memory),
+        pool(options.batch.max_queue_size + 1024, &budget),
         status_interval(options.status_interval) {
     if (status_interval.count() > 0) {
       const auto now = std::chrono::steady_clock::now();
@@ -129,11 +132,11 @@ std::string format_summary(const PipelineStats& s) {
   return fmt::format(
       "lines={} events={} ignored={} malformed={} (json={} not_object={} missing_event={} "
       "wrong_type={} oversized={}) invalid_utf8={} bpftrace_lost_events={} | "
-      "spans: started={} ended={} single={} timed_out={} evicted={} superseded={} "
+      "spans: started={} ended={} single={} timed_out={} evicted={} memory_evicted={} superseded={} "
       "from_orphan_end={} orphan_ends_dropped={} flushed_at_exit={} missing_request_id={} "
       "parent_not_found={} span_events={} trace_context_joined={} trace_context_invalid={} "
       "auto_nested={} sampled_out={} kept_by_tail={} attribute_values_truncated={} "
-      "attributes_dropped={} families_rejected={} end_before_start={} events_other_pid={} families_without_start={} replayed={} | export: exported={} dropped={} (queue_full={} rejected={} "
+      "attributes_dropped={} attribute_keys_refused={} families_rejected={} families_replaced={} end_before_start={} events_other_pid={} families_without_start={} event_names_too_long={} replayed={} | export: exported={} dropped={} (queue_full={} rejected={} "
       "retries_exhausted={} shutdown={} spool_full={} spool_incompatible={} output_failed={}) rejected_by_collector={} "
       "requests={} retries={} queue_waits={} queue_wait_ms={}{} | "
       "bpftrace: starts={} restarts={} | span metrics: metric_series={} metric_overflow={} "
@@ -145,13 +148,14 @@ std::string format_summary(const PipelineStats& s) {
       d.malformed_json.load(), d.not_an_object.load(), d.missing_event.load(),
       d.wrong_type.load(), d.oversized.load(), d.invalid_utf8.load(), d.lost_events.load(),
       c.spans_started.load(), c.spans_ended.load(), c.spans_single.load(),
-      c.spans_timed_out.load(), c.spans_evicted.load(), c.spans_superseded.load(),
+      c.spans_timed_out.load(), c.spans_evicted.load(), c.spans_evicted_memory.load(), c.spans_superseded.load(),
       c.spans_from_orphan_end.load(), c.orphan_ends_dropped.load(), c.flushed_at_shutdown.load(),
       c.missing_request_id.load(), c.parent_not_found.load(), c.span_events.load(),
       c.trace_context_joined.load(), c.trace_context_invalid.load(), c.spans_auto_nested.load(),
       c.spans_sampled_out.load(), c.spans_kept_by_tail.load(), c.attribute_values_truncated.load(),
-      c.attributes_dropped.load(), c.families_rejected.load(), c.end_before_start.load(), s.gate.events_other_pid.load(),
-      s.gate.families_without_start.load(), c.spans_replayed.load(),
+      c.attributes_dropped.load(), refused_attribute_key_count(), c.families_rejected.load(),
+      c.families_replaced.load(), c.end_before_start.load(), s.gate.events_other_pid.load(),
+      s.gate.families_without_start.load(), s.gate.events_name_too_long.load(), c.spans_replayed.load(),
       e.spans_exported.load(),
       e.dropped_total(), e.dropped_queue_full.load(), e.dropped_permanent_error.load(),
       e.dropped_retries_exhausted.load(), e.dropped_shutdown.load(), e.spool.spans_dropped.load(),

@@ -51,4 +51,7 @@ std::string show_bool(bool value);
 // Without leading and trailing spaces.
 std::string trim_spaces(std::string_view text);
 
+// 64MiB, 1GiB: the largest binary unit that divides `bytes`, else bytes.
+std::string show_size(uint64_t bytes);
+
 }  // namespace bto

@@ -13,17 +13,6 @@ namespace {
 
 constexpr uint64_t kMinSpoolBytes = 1ull << 20;
 
-std::string show_size(uint64_t bytes) {
-  static constexpr struct {
-    const char* unit;
-    uint64_t scale;
-  } kUnits[] = {{"TiB", 1ull << 40}, {"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}};
-  for (const auto& unit : kUnits) {
-    if (bytes >= unit.scale && bytes % unit.scale == 0) return fmt::format("{}{}", bytes / unit.scale, unit.unit);
-  }
-  return std::to_string(bytes);
-}
-
 }  // namespace
 
 void add_queue_settings(std::vector<Setting>& s) {

@@ -16,6 +16,9 @@
 namespace bto {
 namespace {
 
+constexpr uint64_t kMinMaxMemory = 1ull << 20;
+constexpr uint64_t kMaxMaxMemory = 1ull << 40;
+
 // 0 disables the tail rule: say so rather than print "0s".
 std::string show_optional_duration(std::chrono::nanoseconds value) {
   return value.count() == 0 ? "0 (off)" : show_duration(value);
@@ -91,6 +94,19 @@ void add_trace_settings(std::vector<Setting>& s) {
                  o.correlator.max_families = count_or_reject("spans.max_families", v, src, 1, 1'000'000);
                },
                [](const AppOptions& o) { return std::to_string(o.correlator.max_families); }});
+  s.push_back({"max_memory", "--max-memory", {"BTO_MAX_MEMORY"}, group,
+               "Bytes of span state (open spans, ends held for their start, queued spans): at the limit the "
+               "oldest open span is emitted with an error, and queued spans (at most half) are dropped as "
+               "when the queue is full (e.g. 64MiB, 1GiB)",
+               "SIZE", false, false,
+               [](AppOptions& o, const std::string& v, const std::string& src) {
+                 const auto bytes = parse_size(v);
+                 if (!bytes || *bytes < kMinMaxMemory || *bytes > kMaxMaxMemory) {
+                   reject("spans.max_memory", src, v, "a size from 1MiB to 1TiB, such as 64MiB or 1GiB");
+                 }
+                 o.correlator.max_memory = *bytes;
+               },
+               [](const AppOptions& o) { return show_size(o.correlator.max_memory); }});
   // ---- Sampling
   s.push_back({"sampler", "--sampler", {"OTEL_TRACES_SAMPLER"}, group,
                "Head sampler: always_on, always_off, traceidratio, parentbased_always_on, "

@@ -58,7 +58,8 @@ class QueuedBatchProcessor final : public BatchProcessor {
  public:
   QueuedBatchProcessor(const BatchOptions& options, const ExporterFactory& make_exporter, SpanPool& pool,
                        ExportStats& stats, Spool* spool)
-      : options_(options), pool_(pool), stats_(stats), spool_(spool), queue_(options.max_queue_size),
+      : options_(options), pool_(pool), budget_(pool.budget()), stats_(stats), spool_(spool),
+        queue_(options.max_queue_size),
         block_(options.on_queue_full == QueueFullPolicy::kBlock),
         // Half the queue: a burst still fits while the spool writer catches up.
         high_water_(std::max<size_t>(queue_.capacity() / 2, 1)) {
@@ -75,21 +76,29 @@ class QueuedBatchProcessor final : public BatchProcessor {
 
   void on_span_finished(SpanPtr span) override {
     bool wake = false, spill = false;
+    // Charged from here until the pool takes the record back (exported,
+    // encoded into a request, spooled or dropped).
+    const size_t bytes = budget_ != nullptr ? span_record_bytes(*span) : 0;
     {
       std::unique_lock lock(mutex_);
-      const bool room = !queue_.full() || stopping_ || !block_ || wait_for_room(lock);
-      if (stopping_ || queue_.full()) {
+      const bool room = !full(bytes) || stopping_ || !block_ || wait_for_room(lock, bytes);
+      if (stopping_ || full(bytes)) {
         if (!room) {  // the stop deadline ended the wait
           ++stats_.dropped_shutdown;
         } else {
           ++stats_.dropped_queue_full;
           queue_full_log_.warn(
-              "export queue full ({} spans, OTEL_BSP_MAX_QUEUE_SIZE): dropped span '{}'; "
-              "{} dropped so far",
-              queue_.size(), quote_bytes(span->name, 64), stats_.dropped_queue_full.load());
+              "export queue full ({} spans, OTEL_BSP_MAX_QUEUE_SIZE; {} bytes, half of max_memory): dropped span "
+              "'{}'; {} dropped so far",
+              queue_.size(), budget_ != nullptr ? budget_->queued_bytes() : 0, quote_bytes(span->name, 64),
+              stats_.dropped_queue_full.load());
         }
         pool_.release(std::move(span));
         return;
+      }
+      if (budget_ != nullptr) {
+        span->charged_bytes = static_cast<uint32_t>(std::min<size_t>(bytes, UINT32_MAX));
+        budget_->charge_queued(span->charged_bytes);
       }
       queue_.push(std::move(span));
       ++stats_.spans_enqueued;
@@ -174,18 +183,24 @@ class QueuedBatchProcessor final : public BatchProcessor {
   }
 
   // Reader thread, queue full, block mode. False when the wait deadline ended it.
-  bool wait_for_room(std::unique_lock<std::mutex>& lock) {
+  // No room for a span of `bytes`: the queue is full, in spans or in bytes
+  // (half the memory budget; records in a batch being exported still count).
+  bool full(size_t bytes) const noexcept {
+    return queue_.full() || (budget_ != nullptr && !budget_->queue_admits(bytes));
+  }
+
+  bool wait_for_room(std::unique_lock<std::mutex>& lock, size_t bytes) {
     const auto start = Clock::now();
     ++stats_.queue_full_waits;
     bool room = true;
-    while (queue_.full() && !stopping_) {
+    while (full(bytes) && !stopping_) {
       const auto now = Clock::now();
       if (now >= wait_deadline_) {
         room = false;
         break;
       }
       room_.wait_until(lock, std::min(now + kWaitSlice, wait_deadline_));
-      if (queue_.full() && wait_hook_) {
+      if (full(bytes) && wait_hook_) {
         const auto hook = wait_hook_;
         lock.unlock();
         hook();
@@ -428,6 +443,7 @@ class QueuedBatchProcessor final : public BatchProcessor {
 
   BatchOptions options_;
   SpanPool& pool_;
+  MemoryBudget* budget_;  // null: spans only
   ExportStats& stats_;
   Spool* spool_;
   std::mutex mutex_;

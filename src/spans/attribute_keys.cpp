@@ -20,6 +20,7 @@ struct KeyStore {
   std::mutex insert_mutex;
   std::deque<std::string> keys;  // stable addresses
   std::atomic<size_t> count{0};
+  std::atomic<uint64_t> refused{0};
 };
 
 KeyStore& store() {
@@ -29,9 +30,12 @@ KeyStore& store() {
 
 }  // namespace
 
-bool intern_attribute_key(std::string_view key, std::string_view& out) noexcept {
-  if (key.size() > kMaxAttributeKeyBytes) return false;
+bool intern_attribute_key(std::string_view key, std::string_view& out, KeySource source) noexcept {
   KeyStore& keys = store();
+  if (key.size() > kMaxAttributeKeyBytes) {
+    keys.refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   const uint64_t hash = flat_index_detail::hash_key(key, flat_index_detail::process_seed());
   size_t i = hash & (kSlots - 1);
   for (;; i = (i + 1) & (kSlots - 1)) {
@@ -52,7 +56,11 @@ bool intern_attribute_key(std::string_view key, std::string_view& out) noexcept 
       return true;
     }
   }
-  if (keys.count.load(std::memory_order_relaxed) >= kMaxAttributeKeys) return false;
+  const size_t room = source == KeySource::kEvent ? kMaxAttributeKeys - kReservedAttributeKeys : kMaxAttributeKeys;
+  if (keys.count.load(std::memory_order_relaxed) >= room) {
+    keys.refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   try {
     const std::string& copy = keys.keys.emplace_back(key);
     keys.slots[i].store(&copy, std::memory_order_release);
@@ -63,6 +71,8 @@ bool intern_attribute_key(std::string_view key, std::string_view& out) noexcept 
     return false;
   }
 }
+
+uint64_t refused_attribute_key_count() noexcept { return store().refused.load(std::memory_order_relaxed); }
 
 size_t interned_attribute_key_count() noexcept { return store().count.load(std::memory_order_relaxed); }
 

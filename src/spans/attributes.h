@@ -57,12 +57,17 @@ class AttributeList {
   void set_dropped(uint32_t count) noexcept { dropped_ = count; }
   // Attributes whose current value was cut.
   uint32_t truncated() const noexcept;
+  // Every slot, used or kept for reuse (their strings keep their capacity):
+  // what the list holds in memory (spans/memory_budget.h).
+  std::span<const Attribute> all_slots() const noexcept { return slots_; }
+  size_t slot_capacity() const noexcept { return slots_.capacity(); }
 
   // Sets an existing key or appends one (reusing a pooled slot).
-  void set_string(std::string_view key, std::string_view value);
-  void set_int(std::string_view key, int64_t value);
-  void set_double(std::string_view key, double value);
-  void set_bool(std::string_view key, bool value);
+  // `from_event`: the key is an event field's own name (attribute_keys.h, KeySource).
+  void set_string(std::string_view key, std::string_view value, bool from_event = false);
+  void set_int(std::string_view key, int64_t value, bool from_event = false);
+  void set_double(std::string_view key, double value, bool from_event = false);
+  void set_bool(std::string_view key, bool value, bool from_event = false);
   // Sets `from`'s key to its value, whatever its type.
   void set(const Attribute& from);
   // Ignores the count limit: the exporter's own diagnostics (why a span is
@@ -78,7 +83,7 @@ class AttributeList {
   Attribute& append_checked_before();
 
  private:
-  Attribute* slot_for(std::string_view key, AttrType type, bool reserved = false);
+  Attribute* slot_for(std::string_view key, AttrType type, bool reserved = false, bool from_event = false);
 
   // 32-bit counts keep an open span's record small (100k of them may be held).
   static constexpr uint32_t kStoredUnlimited = UINT32_MAX;

@@ -30,13 +30,14 @@
 namespace bto {
 namespace {
 
-enum class Incomplete : uint8_t { kTimeout, kEvicted, kSuperseded, kShutdown };
+enum class Incomplete : uint8_t { kTimeout, kEvicted, kEvictedMemory, kSuperseded, kShutdown };
 
 std::string_view reason_name(Incomplete reason) {
   switch (reason) {
     case Incomplete::kTimeout:
       return "timeout";
     case Incomplete::kEvicted:
+    case Incomplete::kEvictedMemory:
       return "evicted";
     case Incomplete::kSuperseded:
       return "superseded";
@@ -52,6 +53,8 @@ std::string_view reason_message(Incomplete reason) {
       return "no end event within the span timeout";
     case Incomplete::kEvicted:
       return "evicted: too many open spans (max_open_spans)";
+    case Incomplete::kEvictedMemory:
+      return "evicted: span state over its memory budget (max_memory)";
     case Incomplete::kSuperseded:
       return "superseded by a new start with the same request_id";
     case Incomplete::kShutdown:
@@ -103,6 +106,7 @@ class CorrelatorImpl final : public Correlator {
         nesting_families_(options.nesting_families),
         max_families_(options.max_families),
         handlers_(handlers),
+        budget_(pool.budget()),
         clock_(clock),
         stats_(stats),
         emitter_(options.limits, options.sampler, pool, sink, stats),
@@ -121,7 +125,7 @@ class CorrelatorImpl final : public Correlator {
     const FamilyInfo* family = family_of(event.family);
     if (family == nullptr) {
       bump(stats_.families_rejected);
-      family_log_.warn("{} distinct event families seen (max_families): event {} dropped", families_.size(),
+      family_log_.warn("{} event families, all in use (max_families): event {} dropped", junk_families_,
                        quote_bytes(event.name));
       return;
     }
@@ -168,8 +172,11 @@ class CorrelatorImpl final : public Correlator {
  private:
   // ---- families -------------------------------------------------------------
 
-  // Families come from untrusted input: each is resolved once and remembered,
-  // up to max_families; nullptr for a new family beyond that.
+  // Families come from untrusted input: each is resolved once and remembered.
+  // Built-in and configured families are reserved (always accepted); up to
+  // max_families others are kept, and a new one beyond that replaces the
+  // least recently used family without open spans (among the few least
+  // recently used), else its events are dropped and counted. nullptr: dropped.
   const FamilyInfo* family_of(std::string_view family) {
     if (last_family_info_ != nullptr && last_family_ == family) return last_family_info_;
     return find_family(family);
@@ -179,18 +186,68 @@ class CorrelatorImpl final : public Correlator {
   [[gnu::noinline]] const FamilyInfo* find_family(std::string_view family) {
     FamilyInfo* info = families_.find(family);
     if (info == nullptr) {
-      if (families_.size() >= max_families_) return nullptr;
-      FamilyInfo fresh;
-      fresh.name.assign(family);
-      fresh.handler = &handlers_.handler_for(family);
-      fresh.key_fields = fresh.handler->key_fields();
-      fresh.nests = std::find(nesting_families_.begin(), nesting_families_.end(), family) != nesting_families_.end();
-      families_.insert(family, fresh);
-      info = families_.find(family);
+      info = add_family(family);
+      if (info == nullptr) return nullptr;
+    } else if (!info->reserved) {
+      lru_touch(*info);
     }
     last_family_.assign(family);
     last_family_info_ = info;
     return info;
+  }
+
+  FamilyInfo* add_family(std::string_view family) {
+    EventHandler& handler = handlers_.handler_for(family);
+    const bool reserved = !handlers_.is_generic(handler);
+    if (!reserved && junk_families_ >= max_families_ && !replace_unused_family()) return nullptr;
+    FamilyInfo fresh;
+    fresh.name.assign(family);
+    fresh.handler = &handler;
+    fresh.key_fields = handler.key_fields();
+    fresh.nests = std::find(nesting_families_.begin(), nesting_families_.end(), family) != nesting_families_.end();
+    fresh.reserved = reserved;
+    families_.insert(family, fresh);
+    FamilyInfo* info = families_.find(family);
+    if (!reserved) {
+      ++junk_families_;
+      lru_push_front(*info);
+    }
+    return info;
+  }
+
+  // How far from the least recently used end a replacement is looked for:
+  // bounds the cost of a flood of new families while all are in use.
+  static constexpr int kReplaceScan = 16;
+
+  bool replace_unused_family() {
+    FamilyInfo* candidate = lru_tail_;
+    for (int i = 0; i < kReplaceScan && candidate != nullptr; ++i, candidate = candidate->lru_prev) {
+      if (candidate->users != 0) continue;
+      lru_unlink(*candidate);
+      --junk_families_;
+      bump(stats_.families_replaced);
+      if (last_family_info_ == candidate) last_family_info_ = nullptr;
+      families_.erase(std::string_view(candidate->name));
+      return true;
+    }
+    return false;
+  }
+
+  void lru_push_front(FamilyInfo& info) noexcept {
+    info.lru_prev = nullptr;
+    info.lru_next = lru_head_;
+    (lru_head_ != nullptr ? lru_head_->lru_prev : lru_tail_) = &info;
+    lru_head_ = &info;
+  }
+  void lru_unlink(FamilyInfo& info) noexcept {
+    (info.lru_prev != nullptr ? info.lru_prev->lru_next : lru_head_) = info.lru_next;
+    (info.lru_next != nullptr ? info.lru_next->lru_prev : lru_tail_) = info.lru_prev;
+    info.lru_prev = info.lru_next = nullptr;
+  }
+  void lru_touch(FamilyInfo& info) noexcept {
+    if (lru_head_ == &info) return;
+    lru_unlink(info);
+    lru_push_front(info);
   }
 
   // ---- event phases -------------------------------------------------------
@@ -229,6 +286,7 @@ class CorrelatorImpl final : public Correlator {
       entry->parent_serial = open_parent->serial;
       if (open_parent->open_children < UINT16_MAX) ++open_parent->open_children;
     }
+    if (budget_ != nullptr && budget_->over()) shed_for_memory();
   }
 
   void on_end(const Event& event, const FamilyInfo& family) {
@@ -283,7 +341,11 @@ class CorrelatorImpl final : public Correlator {
                      static_cast<uint64_t>(static_cast<int64_t>(ts_raw - target->start_raw));
         }
         note_event_time(event_at);
-        return add_span_event(event, event_at, materialize(*target));
+        refund(*target);
+        add_span_event(event, event_at, materialize(*target));
+        charge(*target);
+        if (budget_ != nullptr && budget_->over()) shed_for_memory();
+        return;
       }
     }
 
@@ -362,6 +424,7 @@ class CorrelatorImpl final : public Correlator {
     entry->parent = nullptr;
     entry->parent_serial = 0;
     entry->open_children = 0;
+    ++family.users;
     if (open_count_ >= pack_above_ && pack_open_span(*span, entry->packed)) {
       entry->resource = std::move(span->resource);
       emitter_.keep_spare(std::move(span));
@@ -383,7 +446,36 @@ class CorrelatorImpl final : public Correlator {
     fifo_tail_ = entry;
     ++open_count_;
     stats_.open_spans.store(open_count_, std::memory_order_relaxed);
+    charge(*entry);
     return entry;
+  }
+
+  // ---- memory budget --------------------------------------------------------
+
+  void charge(OpenSpan& entry) noexcept {
+    if (budget_ == nullptr) return;
+    const size_t bytes = sizeof(OpenSpan) + entry.id.capacity() + (entry.span ? span_record_bytes(*entry.span) : 0);
+    entry.charged = static_cast<uint32_t>(std::min<size_t>(bytes, UINT32_MAX));
+    budget_->charge_open(entry.charged);
+  }
+
+  void refund(OpenSpan& entry) noexcept {
+    if (budget_ == nullptr) return;
+    budget_->refund_open(entry.charged);
+    entry.charged = 0;
+  }
+
+  // Over the budget: the oldest open spans are emitted (error, evicted) until
+  // the total fits. Queued spans hold at most half the budget
+  // (BatchProcessor), so open spans always keep the other half.
+  void shed_for_memory() {
+    while (fifo_head_ != nullptr && budget_->over() && budget_->open_bytes() > 0) {
+      bump(stats_.spans_evicted);
+      bump(stats_.spans_evicted_memory);
+      incomplete_log_.warn("span state over max_memory ({} bytes open, {} queued): evicting the oldest open span",
+                           budget_->open_bytes(), budget_->queued_bytes());
+      finish_incomplete(fifo_head_, Incomplete::kEvictedMemory, last_event_unix_);
+    }
   }
 
   // Removes the entry from every index and returns its span.
@@ -394,6 +486,7 @@ class CorrelatorImpl final : public Correlator {
     (entry->fifo_prev != nullptr ? entry->fifo_prev->fifo_next : fifo_head_) = entry->fifo_next;
     (entry->fifo_next != nullptr ? entry->fifo_next->fifo_prev : fifo_tail_) = entry->fifo_prev;
     entry->fifo_prev = entry->fifo_next = nullptr;
+    refund(*entry);
     materialize(*entry);
     SpanPtr span = std::move(entry->span);
     // What the tree view needs: this span's children still open; and one
@@ -403,6 +496,7 @@ class CorrelatorImpl final : public Correlator {
       --entry->parent->open_children;
     }
     entry->serial = 0;
+    --entry->family->users;
     entry->family = nullptr;
     open_pool_.put(entry);
     --open_count_;
@@ -494,11 +588,15 @@ class CorrelatorImpl final : public Correlator {
   const std::vector<std::string> nesting_families_;
   const size_t max_families_;
   HandlerRegistry& handlers_;
+  MemoryBudget* budget_;  // null: no byte accounting
   TimestampConverter& clock_;
   CorrelatorStats& stats_;
   SpanEmitter emitter_;
 
   RecyclingMap<std::string, FamilyInfo, TransparentStringHash> families_;
+  size_t junk_families_ = 0;  // families_ that are not reserved
+  FamilyInfo* lru_head_ = nullptr;
+  FamilyInfo* lru_tail_ = nullptr;
   std::string last_family_;
   FamilyInfo* last_family_info_ = nullptr;
 

@@ -15,6 +15,7 @@
 #include "spans/clock.h"
 #include "spans/handlers/event_handler.h"
 #include "spans/resource.h"
+#include "spans/memory_budget.h"
 #include "spans/span_observer.h"
 #include "spans/span_pool.h"
 
@@ -40,6 +41,10 @@ struct SamplerOptions {
 };
 
 // The OpenTelemetry span limits (OTEL_SPAN_* / OTEL_ATTRIBUTE_*).
+// Span names and status messages are cut to the attribute value length limit,
+// and to this at most (counted in attribute_values_truncated).
+inline constexpr size_t kMaxSpanTextBytes = 4096;
+
 struct SpanLimits {
   // The spec's default is unlimited; one huge value on each of 100000 open
   // spans would hold gigabytes, so the default is 4 KiB.
@@ -62,8 +67,13 @@ struct CorrelatorOptions {
   // is open becomes its child, unless the event names its parent itself.
   bool auto_nesting = true;
   std::vector<std::string> nesting_families = {"http_request", "request"};
-  // Distinct event families accepted; events of further families are dropped.
+  // Distinct event families accepted besides the reserved ones (built-in and
+  // configured families); a new family beyond it replaces the least recently
+  // used one without open spans, else its events are dropped and counted.
   size_t max_families = 1024;
+  // Bytes of span state (open and queued spans): the MemoryBudget the
+  // pipeline gives the SpanPool (spans/memory_budget.h).
+  size_t max_memory = kDefaultMaxMemory;
   SamplerOptions sampler;
   SpanLimits limits;
 };
@@ -77,6 +87,7 @@ struct CorrelatorStats {
   std::atomic<uint64_t> span_events_dropped{0};    // per-span event cap reached
   std::atomic<uint64_t> spans_timed_out{0};        // emitted with error status
   std::atomic<uint64_t> spans_evicted{0};          // emitted with error status (capacity)
+  std::atomic<uint64_t> spans_evicted_memory{0};   // the part of spans_evicted due to max_memory
   std::atomic<uint64_t> spans_superseded{0};       // second start with the same key
   std::atomic<uint64_t> spans_from_orphan_end{0};  // end with duration, start never came
   std::atomic<uint64_t> orphan_ends_dropped{0};    // end without duration, start never came
@@ -93,7 +104,8 @@ struct CorrelatorStats {
   std::atomic<uint64_t> spans_kept_by_tail{0};     // head sampler dropped, tail rule kept (error/slow)
   std::atomic<uint64_t> attribute_values_truncated{0};  // string values (and span names) cut to the limit
   std::atomic<uint64_t> attributes_dropped{0};          // beyond the attribute count limit
-  std::atomic<uint64_t> families_rejected{0};           // events of a family beyond max_families
+  std::atomic<uint64_t> families_rejected{0};           // events of a new family: table full, all in use
+  std::atomic<uint64_t> families_replaced{0};           // unused families aged out for a new one (LRU)
   // Paired spans whose end came before their start (clock skew, reordered or
   // forged timestamps): end set to start, marked with kEndBeforeStartKey.
   std::atomic<uint64_t> end_before_start{0};

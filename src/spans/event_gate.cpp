@@ -56,6 +56,7 @@ struct EventGate::State {
   // The family of the previous event: streams come in runs of a few families.
   std::string_view last_family;
   FamilyPhases* last_phases = nullptr;
+  RateLimitedLog long_name_log;
 
   State(const EventGateOptions& o, EventSink& n, EventGateStats& s, NowFn fn)
       : options(o), next(n), stats(s), now(fn != nullptr ? fn : &monotonic_ns) {}
@@ -94,6 +95,13 @@ EventGate::~EventGate() = default;
 
 void EventGate::on_event(const Event& event) {
   State& s = *state_;
+  // Every later table (families, span metrics, warnings) keeps the name.
+  if (event.name.size() > kMaxEventNameBytes) {
+    s.stats.events_name_too_long.fetch_add(1, std::memory_order_relaxed);
+    s.long_name_log.warn("event name of {} bytes (more than {}): event dropped ({} so far)", event.name.size(),
+                         kMaxEventNameBytes, s.stats.events_name_too_long.load());
+    return;
+  }
   if (s.options.target_pid > 0) {
     const int64_t pid = event_pid(event);
     if (pid >= 0 && pid != s.options.target_pid) {

@@ -18,6 +18,11 @@
 
 namespace bto {
 
+// Event (and so family) names longer than this are dropped and counted: the
+// family table, span metrics and warnings keep names, so their length is part
+// of the memory bound. bpftrace's own probe names are far shorter.
+inline constexpr size_t kMaxEventNameBytes = 256;
+
 struct EventGateOptions {
   int target_pid = 0;  // 0: no filtering
   // How long a family may have ends and no start before the warning: the
@@ -29,6 +34,7 @@ struct EventGateOptions {
 struct EventGateStats {
   std::atomic<uint64_t> events_other_pid{0};        // dropped: `pid` names another process
   std::atomic<uint64_t> families_without_start{0};  // families warned about (ends, never a start)
+  std::atomic<uint64_t> events_name_too_long{0};    // dropped: name over kMaxEventNameBytes
 };
 
 class EventGate : public EventSink {

@@ -59,10 +59,12 @@ uint64_t HeldEnds::hold_end(const Event& event, const FamilyInfo& family, const 
   held->id.assign(id);
   held->pid = reserved.process_id();
   held->family = &family;
+  ++family.users;
   held->span = emitter_.acquire();
   held->span->resource = resource;
   apply_both_phases(*family.handler, event, *held->span);
   emitter_.cap_text(held->span->name);
+  emitter_.cap_text(held->span->status_message);
   held->arrival_unix = clock_.now_unix_ns();
   held->end_raw = 0;
   held->has_end_timestamp = timestamp_of(reserved, clock_, held->end_unix, held->end_raw);
@@ -77,6 +79,14 @@ uint64_t HeldEnds::hold_end(const Event& event, const FamilyInfo& family, const 
   (tail_ != nullptr ? tail_->next : head_) = held;
   tail_ = held;
   ++count_;
+  if (MemoryBudget* budget = emitter_.budget()) {
+    held->charged = static_cast<uint32_t>(std::min<size_t>(sizeof(HeldEnd) + held->key.capacity() + held->id.capacity() +
+                                                               span_record_bytes(*held->span),
+                                                           UINT32_MAX));
+    budget->charge_open(held->charged);
+    // Over the budget: the oldest held ends give up waiting (as if their hold ran out).
+    while (budget->over() && head_ != held) resolve_held(head_);
+  }
   if (max_held_ == 0) resolve_held(held);
   return event_time;
 }
@@ -134,7 +144,10 @@ void HeldEnds::unlink_held(HeldEnd* held) {
   (held->next != nullptr ? held->next->prev : tail_) = held->prev;
   held->prev = held->next = nullptr;
   held->span.reset();
+  --held->family->users;
   held->family = nullptr;
+  if (MemoryBudget* budget = emitter_.budget()) budget->refund_open(held->charged);
+  held->charged = 0;
   --count_;
   pool_.put(held);
 }

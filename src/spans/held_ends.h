@@ -36,6 +36,7 @@ struct HeldEnd {
   uint64_t end_unix = 0;
   uint64_t end_raw = 0;  // CLOCK_MONOTONIC timestamp, 0 if none
   int64_t duration = 0;
+  uint32_t charged = 0;  // bytes charged to the MemoryBudget (as open span state)
   bool has_end_timestamp = false;
   bool has_duration = false;
   bool parent_missing = false;

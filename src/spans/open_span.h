@@ -16,12 +16,19 @@
 namespace bto {
 
 // Per distinct family, resolved once: its handler and whether its spans are
-// parents for automatic nesting.
+// parents for automatic nesting. A family no built-in or configured handler
+// claims is "junk" until proven otherwise: it lives on a least-recently-used
+// list and may be replaced by a new family once nothing refers to it.
 struct FamilyInfo {
   std::string name;
   EventHandler* handler = nullptr;
   std::span<const std::string> key_fields;  // empty: request_id
   bool nests = false;
+  bool reserved = false;  // built-in or configured: never replaced, not counted against max_families
+  // Open spans and held ends pointing here; only an unused family is replaced.
+  mutable uint32_t users = 0;
+  FamilyInfo* lru_prev = nullptr;  // towards the most recently used (junk families only)
+  FamilyInfo* lru_next = nullptr;  // towards the least recently used
 };
 
 // What children and span events read of an open span, packed or not.
@@ -42,6 +49,7 @@ struct OpenSpan {
   uint64_t start_raw = 0;  // the start's CLOCK_MONOTONIC timestamp, 0 if it had none
   int64_t tid = 0;
   int64_t pid = 0;       // the start's process, 0 if it named none
+  uint32_t charged = 0;  // bytes charged to the MemoryBudget
   bool has_tid = false;
   bool nests = false;    // in the per-thread chain of nesting parents
   bool sampled = true;   // head sampler's decision, inherited by children

@@ -7,7 +7,10 @@ SpanEmitter::~SpanEmitter() {
 }
 
 void SpanEmitter::cut_text(std::string& text) noexcept {
-  text.resize(utf8_prefix(text, limits_.attribute_value_length).size());
+  text.resize(utf8_prefix(text, text_limit_).size());
+  // A pooled record keeps its capacity: a 900 KB name cut to 4 KiB would
+  // otherwise still hold 900 KB for as long as the record lives.
+  if (text.capacity() > 2 * text_limit_) text.shrink_to_fit();
   bump(stats_.attribute_values_truncated);
 }
 

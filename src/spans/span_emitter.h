@@ -21,12 +21,18 @@ class SpanEmitter {
  public:
   SpanEmitter(const SpanLimits& limits, const SamplerOptions& sampler, SpanPool& pool, SpanSink& sink,
               CorrelatorStats& stats)
-      : limits_(limits), sampler_(sampler), pool_(pool), sink_(sink), stats_(stats) {}
+      : limits_(limits),
+        text_limit_(std::min(limits.attribute_value_length, kMaxSpanTextBytes)),
+        sampler_(sampler),
+        pool_(pool),
+        sink_(sink),
+        stats_(stats) {}
   ~SpanEmitter();
   SpanEmitter(const SpanEmitter&) = delete;
   SpanEmitter& operator=(const SpanEmitter&) = delete;
 
   const SpanLimits& limits() const noexcept { return limits_; }
+  MemoryBudget* budget() const noexcept { return pool_.budget(); }
   const Sampler& sampler() const noexcept { return sampler_; }
   // Sees every finished span before sampling (nullptr: none).
   void set_observer(SpanObserver* observer) noexcept { observer_ = observer; }
@@ -47,9 +53,10 @@ class SpanEmitter {
   // Back to the pool without emitting (a dropped orphan end, shutdown).
   void release(SpanPtr span) { pool_.release(std::move(span)); }
 
-  // Span names and status messages are bounded like attribute values.
+  // Span names and status messages are bounded like attribute values, and
+  // never longer than kMaxSpanTextBytes even when values are unlimited.
   void cap_text(std::string& text) noexcept {
-    if (text.size() > limits_.attribute_value_length) cut_text(text);
+    if (text.size() > text_limit_) cut_text(text);
   }
 
   // The end of a paired span. An end before the start (`early_ns` > 0: by
@@ -75,6 +82,7 @@ class SpanEmitter {
   void count_limits(SpanRecord& span) noexcept;
 
   const SpanLimits limits_;
+  const size_t text_limit_;
   const Sampler sampler_;
   SpanPool& pool_;
   SpanSink& sink_;

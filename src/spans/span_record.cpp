@@ -15,7 +15,7 @@ std::string_view utf8_prefix(std::string_view text, size_t max_bytes) noexcept {
   return text.substr(0, cut);
 }
 
-Attribute* AttributeList::slot_for(std::string_view key, AttrType type, bool reserved) {
+Attribute* AttributeList::slot_for(std::string_view key, AttrType type, bool reserved, bool from_event) {
   for (size_t i = 0; i < size_; ++i) {
     if (slots_[i].key == key) {
       slots_[i].type = type;
@@ -29,7 +29,8 @@ Attribute* AttributeList::slot_for(std::string_view key, AttrType type, bool res
   if (size_ == slots_.size()) slots_.emplace_back();
   Attribute& slot = slots_[size_];
   // A pooled record usually sees the same keys in the same order again.
-  if (slot.key != key && !intern_attribute_key(key, slot.key)) {
+  if (slot.key != key &&
+      !intern_attribute_key(key, slot.key, from_event ? KeySource::kEvent : KeySource::kCode)) {
     if (!reserved) {
       ++dropped_;
       return nullptr;
@@ -41,8 +42,8 @@ Attribute* AttributeList::slot_for(std::string_view key, AttrType type, bool res
   return &slot;
 }
 
-void AttributeList::set_string(std::string_view key, std::string_view value) {
-  Attribute* slot = slot_for(key, AttrType::kString);
+void AttributeList::set_string(std::string_view key, std::string_view value, bool from_event) {
+  Attribute* slot = slot_for(key, AttrType::kString, false, from_event);
   if (slot == nullptr) return;
   slot->truncated = value.size() > max_value_bytes_;
   if (slot->truncated) value = utf8_prefix(value, max_value_bytes_);
@@ -70,12 +71,12 @@ void AttributeList::set_reserved_int(std::string_view key, int64_t value) {
   slot_for(key, AttrType::kInt, true)->int_value = value;
 }
 
-void AttributeList::set_int(std::string_view key, int64_t value) {
-  if (Attribute* slot = slot_for(key, AttrType::kInt)) slot->int_value = value;
+void AttributeList::set_int(std::string_view key, int64_t value, bool from_event) {
+  if (Attribute* slot = slot_for(key, AttrType::kInt, false, from_event)) slot->int_value = value;
 }
 
-void AttributeList::set_double(std::string_view key, double value) {
-  if (Attribute* slot = slot_for(key, AttrType::kDouble)) slot->double_value = value;
+void AttributeList::set_double(std::string_view key, double value, bool from_event) {
+  if (Attribute* slot = slot_for(key, AttrType::kDouble, false, from_event)) slot->double_value = value;
 }
 
 void AttributeList::set(const Attribute& from) {
@@ -87,8 +88,8 @@ void AttributeList::set(const Attribute& from) {
   }
 }
 
-void AttributeList::set_bool(std::string_view key, bool value) {
-  if (Attribute* slot = slot_for(key, AttrType::kBool)) slot->bool_value = value;
+void AttributeList::set_bool(std::string_view key, bool value, bool from_event) {
+  if (Attribute* slot = slot_for(key, AttrType::kBool, false, from_event)) slot->bool_value = value;
 }
 
 const Attribute* AttributeList::find(std::string_view key) const noexcept {
@@ -136,6 +137,7 @@ void SpanRecord::reset() noexcept {
   open_children = 0;
   parent_remote = false;
   origin = nullptr;
+  charged_bytes = 0;
 }
 
 std::string to_hex(std::span<const uint8_t> bytes) {

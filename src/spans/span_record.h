@@ -64,6 +64,9 @@ struct SpanRecord {
   // children still open then, and whether the parent is a remote caller's
   // span (traceparent) rather than one of ours.
   uint16_t open_children = 0;
+  // Bytes charged to the MemoryBudget while queued for export; refunded by
+  // SpanPool::release (0: not charged).
+  uint32_t charged_bytes = 0;
   SpanKind kind = SpanKind::kInternal;
   StatusCode status = StatusCode::kUnset;
   bool parent_remote = false;

@@ -252,6 +252,13 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   m.counter("parent_not_found_total", "Events whose parent_id named no open span.", get(c.parent_not_found));
   m.counter("events_other_pid_total", "Events dropped by --pid: their pid field named another process.",
             get(stats.gate.events_other_pid));
+  m.counter("events_name_too_long_total", "Events dropped: name longer than 256 bytes.",
+            get(stats.gate.events_name_too_long));
+  m.counter("spans_evicted_memory_total",
+            "Open spans evicted (part of spans_total{outcome=\"evicted\"}) because span state reached --max-memory.",
+            get(c.spans_evicted_memory));
+  m.counter("families_rejected_total", "Events dropped: their family was new and the family table full.",
+            get(c.families_rejected));
   m.counter("families_without_start_total", "Event families that had end events and never a start (warned once each).",
             get(stats.gate.families_without_start));
   m.counter("spans_end_before_start_total",

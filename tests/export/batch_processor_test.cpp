@@ -127,6 +127,38 @@ TEST(BatchProcessor, full_queue_drops_new_spans_and_counts_them_exactly) {
   EXPECT_EQ(h.stats.spans_enqueued, 15u);
 }
 
+// Issue 17.1 (memory: one budget in bytes): queued spans, and those in a batch
+// being exported, hold at most half of --max-memory; beyond it a finished
+// span is dropped like one that finds the queue full, and the pool refunds
+// every byte when the records come back.
+TEST(BatchProcessor, memory_one_budget_in_bytes_bounds_the_queue) {
+  MemoryBudget budget(4 << 20);  // queued spans: 2 MiB
+  ExporterControl control;
+  control.hold = true;
+  SpanPool pool(1024, &budget);
+  ExportStats stats;
+  BatchOptions options = small_options();
+  options.max_queue_size = 1000;
+  options.max_export_batch_size = 10;
+  auto processor =
+      create_batch_processor(options, [&] { return std::make_unique<RecordingExporter>(control); }, pool, stats);
+  const std::string error(4000, 'e');
+  for (int i = 0; i < 600; ++i) {
+    SpanPtr span = pool.acquire();
+    span->name = "span-" + std::to_string(i);
+    for (int k = 0; k < 120; ++k) span->attributes.set_string("k" + std::to_string(k), error);
+    processor->on_span_finished(std::move(span));
+    EXPECT_LE(budget.queued_bytes(), budget.limit() / 2);
+  }
+  // About 490 KB a span: 4 fit in 2 MiB, the rest counted as queue_full.
+  EXPECT_GE(stats.dropped_queue_full, 590u);
+  EXPECT_EQ(stats.dropped_queue_full + stats.spans_enqueued, 600u);
+  control.release();
+  processor->shutdown(5s);
+  EXPECT_EQ(stats.spans_exported, stats.spans_enqueued);
+  EXPECT_EQ(budget.queued_bytes(), 0u);  // every charge refunded
+}
+
 TEST(BatchProcessor, shutdown_deadline_interrupts_export_and_counts_the_rest) {
   Harness h(small_options());
   h.control.hold = true;  // the exporter never finishes on its own (a retry loop)

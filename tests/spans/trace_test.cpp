@@ -532,17 +532,23 @@ TEST(SpanLimits, held_end_drops_count_on_the_paired_span) {
   EXPECT_EQ(h.stats.attributes_dropped, 2u);
 }
 
-TEST(SpanLimits, families_beyond_the_cap_are_dropped) {
+// Issue 17.4: a family beyond the cap replaces the least recently used one
+// without open spans; only when every kept family is in use are events dropped.
+TEST(SpanLimits, families_beyond_the_cap_age_out_or_are_dropped_while_in_use) {
   CorrelatorOptions options;
   options.max_families = 2;
   Harness h(options);
   h.feed(TestEvent("a", {{"duration", 1}}));
   h.feed(TestEvent("b_start", {{"request_id", 1}}));
   for (int i = 0; i < 10; ++i) h.feed(TestEvent("c" + std::to_string(i), {{"duration", 1}}));
+  EXPECT_EQ(h.stats.families_replaced, 10u);  // a, then each c but the last
+  h.feed(TestEvent("d_start", {{"request_id", 2}}));  // replaces c9: b and d are now in use
+  for (int i = 0; i < 10; ++i) h.feed(TestEvent("e" + std::to_string(i), {{"duration", 1}}));
   h.feed(TestEvent("b_end", {{"request_id", 1}}));
-  h.feed(TestEvent("a", {{"duration", 1}}));
-  EXPECT_EQ(h.emitted(), 3u);
+  h.feed(TestEvent("d_end", {{"request_id", 2}}));
+  EXPECT_EQ(h.emitted(), 13u);
   EXPECT_EQ(h.stats.families_rejected, 10u);
+  EXPECT_EQ(h.stats.families_replaced, 11u);
 }
 
 // ---- hostile parent chains ---------------------------------------------------------------

@@ -247,7 +247,7 @@ class ConfigFamilyHandler final : public EventHandler {
       conversion_log_.warn("family {}: attribute {} could not be converted, kept as is", quote_bytes(family_),
                            quote_bytes(key));
     }
-    handler_util::set_attribute(attributes, key, value);
+    handler_util::set_attribute(attributes, key, value, KeySource::kCode);  // a configured name
   }
 
   // The first rule group that holds makes the span an error, with the

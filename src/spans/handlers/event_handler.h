@@ -63,6 +63,8 @@ class HandlerRegistry {
   // Handlers registered earlier win.
   void add(std::unique_ptr<EventHandler> handler);
   EventHandler& handler_for(std::string_view family);
+  // The handler of families nobody declared (every field an attribute).
+  bool is_generic(const EventHandler& handler) const noexcept;
   const HandlerOptions& options() const noexcept { return options_; }
 
  private:

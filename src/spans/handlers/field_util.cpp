@@ -142,19 +142,20 @@ void append_value(std::string& out, const FieldValue& value) {
   }
 }
 
-void set_attribute(AttributeList& attributes, std::string_view key, const FieldValue& value) {
+void set_attribute(AttributeList& attributes, std::string_view key, const FieldValue& value, KeySource source) {
+  const bool from_event = source == KeySource::kEvent;
   switch (value.type) {
     case ValueType::kInt:
-      attributes.set_int(key, value.int_value);
+      attributes.set_int(key, value.int_value, from_event);
       break;
     case ValueType::kDouble:
-      attributes.set_double(key, value.double_value);
+      attributes.set_double(key, value.double_value, from_event);
       break;
     case ValueType::kBool:
-      attributes.set_bool(key, value.bool_value);
+      attributes.set_bool(key, value.bool_value, from_event);
       break;
     case ValueType::kString:
-      attributes.set_string(key, value.string_value);
+      attributes.set_string(key, value.string_value, from_event);
       break;
   }
 }
@@ -209,7 +210,7 @@ void apply_common(const Event& event, SpanRecord& span, std::initializer_list<co
     if (key_is(field.key, "error") || key_is(field.key, "errno")) check_error_field(field, span);
     if (is_reserved(field.key)) continue;
     if (key_is(field.key, "tid")) {
-      set_attribute(span.attributes, "thread.id", field.value);
+      set_attribute(span.attributes, "thread.id", field.value, KeySource::kCode);
     } else {
       set_attribute(span.attributes, field.key, field.value);
     }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "decode/event.h"
+#include "spans/attribute_keys.h"
 #include "spans/span_record.h"
 
 namespace bto::handler_util {
@@ -93,8 +94,10 @@ inline FieldValue value_of(const Attribute& attribute) noexcept {
   return value;
 }
 
-// Sets `key` on the attribute list with the field's own type.
-void set_attribute(AttributeList& attributes, std::string_view key, const FieldValue& value);
+// Sets `key` on the attribute list with the field's own type. Keys are taken
+// as an event field's own name unless the caller says it chose the key.
+void set_attribute(AttributeList& attributes, std::string_view key, const FieldValue& value,
+                   KeySource source = KeySource::kEvent);
 
 // Every field not in `consumed` and not reserved becomes an attribute under its
 // own name (tid becomes thread.id); a non-zero error/errno makes the span an error.

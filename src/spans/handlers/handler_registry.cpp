@@ -64,6 +64,10 @@ EventHandler& HandlerRegistry::handler_for(std::string_view family) {
   return *handler;
 }
 
+bool HandlerRegistry::is_generic(const EventHandler& handler) const noexcept {
+  return &handler == impl_->generic.get();
+}
+
 void register_builtin_handlers(HandlerRegistry& registry) {
   const HandlerOptions& options = registry.options();
   registry.add(create_http_handler(options));

@@ -26,7 +26,7 @@ class RequestHandler final : public EventHandler {
     // The start's id wins: an end may spell the same id as "42" instead of 42.
     const EventField* id = find_field(event, "request_id");
     if (id != nullptr && span.attributes.find("request.id") == nullptr) {
-      set_attribute(span.attributes, "request.id", id->value);
+      set_attribute(span.attributes, "request.id", id->value, KeySource::kCode);
     }
     int64_t duration = 0;
     if (const EventField* field = find_field(event, "duration");

@@ -70,7 +70,7 @@ class TlsHandler final : public EventHandler {
       if (stable) span.attributes.set_string("server.address", server->value.string_value);
     }
     if (version != nullptr) {
-      if (legacy) set_attribute(span.attributes, "tls.version", version->value);
+      if (legacy) set_attribute(span.attributes, "tls.version", version->value, KeySource::kCode);
       if (stable) set_stable_version(span.attributes, version->value);
     }
     apply_common(event, span, {server, version});
