@@ -59,13 +59,6 @@ uint64_t size_or_reject(const std::string& key, const std::string& value, const 
   return *parsed;
 }
 
-std::string show_size(uint64_t bytes) {
-  if (bytes != 0 && bytes % (1ull << 30) == 0) return fmt::format("{}GiB", bytes >> 30);
-  if (bytes != 0 && bytes % (1ull << 20) == 0) return fmt::format("{}MiB", bytes >> 20);
-  if (bytes != 0 && bytes % (1ull << 10) == 0) return fmt::format("{}KiB", bytes >> 10);
-  return std::to_string(bytes);
-}
-
 milliseconds duration_in_range(const std::string& key, const std::string& value, const std::string& source,
                                milliseconds min, milliseconds max) {
   const auto parsed = parse_duration(value, seconds(1));
