@@ -111,7 +111,9 @@ int run(const AppOptions& given) {
   MetricsInfo metrics_info;
   metrics_info.start_time_unix_ms = unix_now_ms();
   metrics_info.queue_capacity = options.batch.max_queue_size;
-  const ResourceInfo resource = make_resource(options);
+  const std::optional<BpftraceRelease> bpftrace = detect_bpftrace(options);
+  if (bpftrace) metrics_info.bpftrace_version = bpftrace->text;
+  const ResourceInfo resource = make_resource(options, bpftrace);
   const std::unique_ptr<ProcessResources> process_resources =
       make_process_resources(options, resource, stats.resources);
   SpanMetricsParts span_metrics = make_span_metrics(options, resource, stats.span_metrics);

@@ -4,24 +4,45 @@
 
 #include <fstream>
 #include <iterator>
+#include <chrono>
+#include <cstdlib>
 
 #include "common/errors.h"
 #include "common/version.h"
 #include "export/console_exporter.h"
 #include "export/otlp_exporter.h"
 #include "export/resource.h"
+#include "source/bpftrace_command.h"
 #include "source/bpftrace_process.h"
 #include "source/traced_binary.h"
 
 namespace bto {
 
-ResourceInfo make_resource(const AppOptions& options) {
+std::optional<BpftraceRelease> detect_bpftrace(const AppOptions& options) {
+  if (!options.input_path.empty()) return std::nullopt;
+  const char* path_env = std::getenv("PATH");
+  const auto path = find_executable(options.source.bpftrace_path,
+                                    path_env != nullptr ? path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!path) return std::nullopt;
+  auto release = detect_bpftrace_version(*path, std::chrono::seconds(10));
+  if (release) {
+    spdlog::info("bpftrace {} ({})", release->text, *path);
+  } else {
+    spdlog::warn("cannot tell the version of {} (`{} --version` printed none): version-specific handling is off "
+                 "(docs/compatibility.md)",
+                 *path, *path);
+  }
+  return release;
+}
+
+ResourceInfo make_resource(const AppOptions& options, const std::optional<BpftraceRelease>& bpftrace) {
   ResourceOptions resource;
   resource.service_name = options.service_name;
   resource.resource_attributes = options.resource_attributes;
   resource.exporter_mode = options.source.mode;
   resource.tracer_name = options.tracer_name;
   resource.version = kVersion;
+  if (bpftrace) resource.bpftrace_version = bpftrace->text;
   return build_resource(resource);
 }
 

@@ -170,6 +170,10 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   // ---- process
   m.family("build_info", "gauge", "Always 1; the version of bpftrace-otel in a label.");
   m.labelled("version", info.version, 1);
+  if (!info.bpftrace_version.empty()) {
+    m.family("bpftrace_info", "gauge", "Always 1; the version of the bpftrace that runs the script in a label.");
+    m.labelled("version", info.bpftrace_version, 1);
+  }
   if (info.start_time_unix_ms > 0) {
     m.gauge("uptime_seconds", "Seconds since the exporter started.",
             seconds_from_ms(std::max<int64_t>(0, now_unix_ms - info.start_time_unix_ms)));

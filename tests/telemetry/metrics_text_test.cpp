@@ -352,6 +352,20 @@ TEST(MetricsText, label_values_are_escaped) {
   EXPECT_TRUE(p.errors.empty()) << ::testing::PrintToString(p.errors);
 }
 
+TEST(MetricsText, bpftrace_version_is_an_info_gauge) {
+  PipelineStats stats;
+  MetricsInfo info = fixed_info();
+  std::string text;
+  render_metrics(stats, info, kNow, text);
+  EXPECT_EQ(text.find("bpftrace_otel_bpftrace_info"), std::string::npos);  // replay, or unknown
+  info.bpftrace_version = "0.27.1";
+  render_metrics(stats, info, kNow, text);
+  EXPECT_NE(text.find("# TYPE bpftrace_otel_bpftrace_info gauge\nbpftrace_otel_bpftrace_info{version=\"0.27.1\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_TRUE(parse(text).errors.empty());
+}
+
 TEST(MetricsText, optional_facts_are_left_out_when_unknown) {
   PipelineStats stats;
   MetricsInfo info = fixed_info();
