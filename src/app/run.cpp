@@ -142,7 +142,7 @@ int run(const AppOptions& given) {
     stop_signal = pump(reader, pipeline, signals, stats, read_failed);
     if (read_failed) exit_code = 1;  // what was read is still flushed
   } else {
-    const LiveOutcome outcome = run_live(options, pipeline, signals, stats);
+    const LiveOutcome outcome = run_live(options, bpftrace, pipeline, signals, stats);
     stop_signal = outcome.stop_signal;
     exit_code = outcome.exit_code;
   }

@@ -114,9 +114,10 @@ SpanMetricsParts make_span_metrics(const AppOptions& options, const ResourceInfo
   return parts;
 }
 
-LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals& signals,
-                     PipelineStats& stats) {
+LiveOutcome run_live(const AppOptions& options, const std::optional<BpftraceRelease>& bpftrace, Pipeline& pipeline,
+                     StopSignals& signals, PipelineStats& stats) {
   SourceOptions source_options = options.source;
+  if (bpftrace) source_options.bpftrace_version = bpftrace->version;
   {
     // With --pid: the binary after -- must be one the process runs (a python3
     // started through PATH may be another interpreter): resolved or explained.

@@ -38,7 +38,7 @@ struct LiveOutcome {
   int stop_signal = 0;  // SIGINT/SIGTERM that ended the run, or 0
   int exit_code = 0;    // non-zero when bpftrace failed for good
 };
-LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals& signals,
-                     PipelineStats& stats);
+LiveOutcome run_live(const AppOptions& options, const std::optional<BpftraceRelease>& bpftrace, Pipeline& pipeline,
+                     StopSignals& signals, PipelineStats& stats);
 
 }  // namespace bto

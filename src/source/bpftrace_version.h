@@ -5,13 +5,26 @@
 // the resource (bpftrace.version), and the source adapts to it.
 
 #include <chrono>
+#include <compare>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "source/bpftrace_diagnosis.h"
-
 namespace bto {
+
+struct BpftraceVersion {
+  int major = 0;
+  int minor = 0;
+  auto operator<=>(const BpftraceVersion&) const = default;
+};
+
+// A range of versions: from `first` on, up to `last` if bpftrace stopped
+// behaving so (a message it no longer prints, a limit it raised).
+struct BpftraceVersions {
+  BpftraceVersion first;
+  std::optional<BpftraceVersion> last;
+  bool contain(BpftraceVersion version) const noexcept { return first <= version && (!last || version <= *last); }
+};
 
 struct BpftraceRelease {
   BpftraceVersion version;  // major.minor, what behaviour depends on

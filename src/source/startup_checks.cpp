@@ -98,13 +98,26 @@ bool check_tracefs(std::string_view script_text) {
   return false;
 }
 
-std::optional<unsigned long long> check_target(const SourceOptions& options) {
+std::optional<unsigned long long> check_target(const SourceOptions& options, std::string_view script_text) {
   if (options.target_pid != 0) {
     auto start_time = process_start_time(options.target_pid);
     if (!start_time) {
       throw StartupError(fmt::format("no such process: PID {} (check --pid / TARGET_PID; in a container the "
                                      "target's PID namespace must be shared, e.g. pid: container:app)",
                                      options.target_pid));
+    }
+    // bpftrace reads the target's /proc/PID/{exe,maps} to find its probes
+    // (ptrace access, as we have it). Every version fails then, but 0.25+
+    // only say "Probe has no valid attach points".
+    char exe[4096];
+    const std::string link = fmt::format("/proc/{}/exe", options.target_pid);
+    if (script_uses_user_probes(script_text) && ::readlink(link.c_str(), exe, sizeof exe) < 0 &&
+        (errno == EACCES || errno == EPERM)) {
+      throw StartupError(fmt::format(
+          "cannot read process {} ({}: {}): finding its probes needs CAP_SYS_PTRACE when it runs as another user "
+          "or with capabilities we lack: add cap_add: [SYS_PTRACE] (or run as root with all capabilities) and share "
+          "its PID namespace; see docs/deployment.md",
+          options.target_pid, link, std::strerror(errno)));
     }
     return start_time;
   }
@@ -124,7 +137,14 @@ StartupFacts run_startup_checks(const SourceOptions& options) {
   check_privileges();
   const std::string script_text = script_text_of(options);
   facts.tracefs_mounted = check_tracefs(script_text);
-  facts.target_start_time = check_target(options);
+  facts.target_start_time = check_target(options, script_text);
+  std::vector<std::string> rewritten;
+  facts.extra_args = target_view_args(options.target_pid, options.extra_args, &rewritten);
+  for (const auto& path : rewritten) {
+    spdlog::info("passing {} as /proc/{}/root{} (the file the target sees there; bpftrace 0.24+ would attach its "
+                 "USDT probes twice with -p and the plain path)",
+                 path, options.target_pid, path);
+  }
   return facts;
 }
 
@@ -141,10 +161,14 @@ bool has_bpf_capabilities(std::string_view proc_status_text) {
   return ((caps >> kCapSysAdmin) & 1U) != 0 || ((caps >> kCapBpf) & 1U) != 0;
 }
 
-bool script_uses_tracepoints(std::string_view script_text) {
-  // A probe starts a line or follows ',' / '}' / whitespace: good enough to
-  // decide whether to insist on tracefs before bpftrace says so itself.
-  // // comments are skipped so a commented-out tracepoint does not count.
+namespace {
+
+// A probe of one of `kinds` ("tracepoint:", ...) is named in the script, its
+// next character accepted by `next_ok`. A probe starts a line or follows ',' /
+// '}' / whitespace: good enough to decide before bpftrace says so itself.
+// // comments are skipped so a commented-out probe does not count.
+template <typename NextOk>
+bool script_uses(std::string_view script_text, std::initializer_list<std::string_view> kinds, NextOk next_ok) {
   bool in_comment = false;
   for (size_t i = 0; i < script_text.size(); ++i) {
     const char c = script_text[i];
@@ -161,14 +185,44 @@ bool script_uses_tracepoints(std::string_view script_text) {
         i == 0 || std::isspace(static_cast<unsigned char>(script_text[i - 1])) || script_text[i - 1] == ',' ||
         script_text[i - 1] == '}';
     if (!at_probe_start) continue;
-    for (std::string_view kind : {"tracepoint:", "t:"}) {
+    for (std::string_view kind : kinds) {
       const std::string_view rest = script_text.substr(i);
       if (!rest.starts_with(kind) || rest.size() <= kind.size()) continue;
-      const char next = rest[kind.size()];
-      if (std::isalpha(static_cast<unsigned char>(next)) || next == '_' || next == '*') return true;
+      if (next_ok(rest[kind.size()])) return true;
     }
   }
   return false;
+}
+
+}  // namespace
+
+bool script_uses_tracepoints(std::string_view script_text) {
+  return script_uses(script_text, {"tracepoint:", "t:"},
+                     [](char next) { return std::isalpha(static_cast<unsigned char>(next)) || next == '_' || next == '*'; });
+}
+
+bool script_uses_user_probes(std::string_view script_text) {
+  // usdt:$1:..., usdt::provider:name (with -p), uprobe:/path:f, u:libssl:f
+  return script_uses(script_text, {"usdt:", "U:", "uprobe:", "u:", "uretprobe:", "ur:"},
+                     [](char next) { return std::isspace(static_cast<unsigned char>(next)) == 0 && next != '{'; });
+}
+
+std::vector<std::string> target_view_args(int pid, const std::vector<std::string>& args,
+                                          std::vector<std::string>* rewritten, const std::string& proc_root) {
+  std::vector<std::string> out = args;
+  if (pid <= 0) return out;
+  const std::string root = fmt::format("{}/{}/root", proc_root, pid);
+  for (std::string& arg : out) {
+    if (!arg.starts_with('/') || arg.starts_with(root + "/") || arg.starts_with("/proc/")) continue;
+    struct stat here {};
+    struct stat there {};
+    if (::stat(arg.c_str(), &here) != 0 || !S_ISREG(here.st_mode)) continue;
+    if (::stat((root + arg).c_str(), &there) != 0) continue;
+    if (here.st_dev != there.st_dev || here.st_ino != there.st_ino) continue;  // another file there: keep the user's
+    if (rewritten != nullptr) rewritten->push_back(arg);
+    arg = root + arg;
+  }
+  return out;
 }
 
 bool tracefs_available(const std::string& sys_root) {

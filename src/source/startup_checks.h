@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "source/bpftrace_process.h"
 
@@ -15,6 +16,7 @@ namespace bto {
 // What the checks found out, kept for the run.
 struct StartupFacts {
   std::string bpftrace_path;                            // resolved through PATH
+  std::vector<std::string> extra_args;                  // options.extra_args as bpftrace gets them (target_view_args)
   bool tracefs_mounted = true;                          // for the diagnosis of "tracepoint not found"
   std::optional<unsigned long long> target_start_time;  // of options.target_pid (0: none)
 };
@@ -26,6 +28,19 @@ StartupFacts run_startup_checks(const SourceOptions& options);
 bool has_bpf_capabilities(std::string_view proc_status_text);
 // The script names a tracepoint probe (tracepoint:... or t:...), which needs tracefs.
 bool script_uses_tracepoints(std::string_view script_text);
+// The script names a probe in user space (usdt:, uprobe:, uretprobe: and their
+// short forms), which with a target PID means reading that process.
+bool script_uses_user_probes(std::string_view script_text);
+
+// With a target PID, each argument that is an absolute path to the same file
+// the target sees at that path becomes /proc/PID/root/<path>. bpftrace 0.24+,
+// given -p PID and usdt:/path:..., attach the probe once for the path and once
+// for /proc/PID/root/path, so every event arrived twice (docs/compatibility.md);
+// the /proc/PID/root spelling is the one every version attaches once.
+// `rewritten` (when given) collects the arguments changed.
+std::vector<std::string> target_view_args(int pid, const std::vector<std::string>& args,
+                                          std::vector<std::string>* rewritten = nullptr,
+                                          const std::string& proc_root = "/proc");
 // /sys/kernel/tracing/events or /sys/kernel/debug/tracing/events under `sys_root`.
 bool tracefs_available(const std::string& sys_root = "/sys");
 // Field 22 of /proc/PID/stat: tells a PID from a later process reusing it.

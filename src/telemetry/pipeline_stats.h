@@ -27,6 +27,13 @@ struct PipelineStats {
   FamilyStats families;  // declared ([[family]]) families
   ResourceStats resources;  // per-process resources
   std::atomic<uint64_t> bytes_read{0};
+
+  // Every event lost before it reached us: what bpftrace reported (lost_events
+  // records) plus what it did not (source/loss_tracker.h; bpftrace 0.23+).
+  uint64_t lost_events_total() const noexcept {
+    return decode.lost_events.load(std::memory_order_relaxed) + source.lost_unreported.load(std::memory_order_relaxed) +
+           source.lost_at_exit.load(std::memory_order_relaxed);
+  }
 };
 
 }  // namespace bto
