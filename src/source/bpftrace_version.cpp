@@ -83,6 +83,7 @@ BpftraceTraits traits_of(std::optional<BpftraceVersion> version) {
   if (!version) return traits;
   traits.loss_counter_misses_last_cpu = *version >= BpftraceVersion{0, 24};
   traits.checks_capabilities_not_root = *version >= BpftraceVersion{0, 25};
+  traits.liveness_by_kill = *version >= BpftraceVersion{0, 25};
   return traits;
 }
 

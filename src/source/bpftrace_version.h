@@ -49,6 +49,10 @@ struct BpftraceTraits {
   // 0.25+: bpftrace checks capabilities instead of uid 0 (non-root works
   // with CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH).
   bool checks_capabilities_not_root = false;
+  // 0.25+: whether the -p target lives is kill(pid, 0): for a process of
+  // another user that fails without CAP_KILL, and bpftrace exits at once
+  // (status 0) as if the target had exited.
+  bool liveness_by_kill = false;
 };
 
 BpftraceTraits traits_of(std::optional<BpftraceVersion> version);

@@ -93,6 +93,8 @@ TEST(BpftraceVersion, traits_follow_the_version) {
   EXPECT_TRUE(traits_of(BpftraceVersion{0, 27}).loss_counter_misses_last_cpu);
   EXPECT_FALSE(traits_of(BpftraceVersion{0, 23}).checks_capabilities_not_root);
   EXPECT_TRUE(traits_of(BpftraceVersion{0, 27}).checks_capabilities_not_root);
+  EXPECT_FALSE(traits_of(BpftraceVersion{0, 23}).liveness_by_kill);
+  EXPECT_TRUE(traits_of(BpftraceVersion{0, 25}).liveness_by_kill);
   // Unknown version: assume nothing.
   EXPECT_FALSE(traits_of(std::nullopt).loss_counter_misses_last_cpu);
 }

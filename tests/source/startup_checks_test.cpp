@@ -109,3 +109,47 @@ TEST(TargetViewArgs, a_different_file_at_the_same_path_is_left_alone) {
 
 }  // namespace
 }  // namespace bto
+
+namespace bto {
+namespace {
+
+std::vector<std::string> names(const std::vector<MissingCapability>& missing) {
+  std::vector<std::string> out;
+  for (const auto& m : missing) out.push_back(m.name);
+  return out;
+}
+
+constexpr uint64_t cap(int n) { return uint64_t{1} << n; }
+constexpr uint64_t kFour = cap(39) | cap(38) | cap(21) | cap(19);  // BPF, PERFMON, SYS_ADMIN, SYS_PTRACE
+
+TEST(MissingCapabilities, by_version_and_user) {
+  const BpftraceTraits old_bpftrace = traits_of(BpftraceVersion{0, 23});
+  const BpftraceTraits new_bpftrace = traits_of(BpftraceVersion{0, 27});
+  // Root with everything: nothing missing on any version.
+  EXPECT_TRUE(missing_capabilities({~uint64_t{0}, false, false, false}, new_bpftrace).empty());
+  // A target we may not read: CAP_SYS_PTRACE on every version.
+  EXPECT_EQ(names(missing_capabilities({kFour, false, true, false}, old_bpftrace)),
+            std::vector<std::string>{"CAP_SYS_PTRACE"});
+  // A target we may not signal: only 0.25+ care (kill(PID, 0) liveness).
+  EXPECT_TRUE(missing_capabilities({kFour, false, false, true}, old_bpftrace).empty());
+  EXPECT_EQ(names(missing_capabilities({kFour, false, false, true}, new_bpftrace)),
+            std::vector<std::string>{"CAP_KILL"});
+  // Non-root with the four: 0.25+ also want both DAC capabilities (and CAP_KILL for root's process).
+  EXPECT_EQ(names(missing_capabilities({kFour, true, false, true}, new_bpftrace)),
+            (std::vector<std::string>{"CAP_KILL", "CAP_DAC_READ_SEARCH", "CAP_DAC_OVERRIDE"}));
+  // ... and CAP_BPF + CAP_PERFMON unless CAP_SYS_ADMIN.
+  EXPECT_EQ(names(missing_capabilities({cap(1) | cap(2), true, false, false}, new_bpftrace)),
+            (std::vector<std::string>{"CAP_BPF", "CAP_PERFMON"}));
+  EXPECT_TRUE(missing_capabilities({cap(1) | cap(2) | cap(21), true, false, false}, new_bpftrace).empty());
+  // Before 0.25 bpftrace refuses non-root itself (its message is diagnosed): nothing asked here.
+  EXPECT_TRUE(missing_capabilities({kFour, true, false, false}, old_bpftrace).empty());
+}
+
+TEST(EffectiveCapabilities, parses_cap_eff) {
+  EXPECT_EQ(effective_capabilities("CapInh:\t0\nCapEff:\t000001ffffffffff\n"), 0x1ffffffffffULL);
+  EXPECT_EQ(effective_capabilities("CapPrm:\t0\n"), std::nullopt);
+  EXPECT_EQ(effective_capabilities("CapEff:\tzz\n"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace bto

@@ -4,7 +4,11 @@
 // It runs on the highest-numbered CPU it may use: bpftrace 0.24+ forget the
 // losses of the last CPU (docs/compatibility.md), so the test sees them.
 //
-//   e2e-burst-gen N     prints N and the CPU on stdout when done
+// After the burst it waits a second and makes TRAIL more calls, 10 ms apart,
+// from the same CPU: with perf buffers (bpftrace 0.17) the kernel reports the
+// last losses of a burst only with the next event written on that CPU.
+//
+//   e2e-burst-gen N [TRAIL]     prints the counts and the CPU on stdout when done
 
 #include <sched.h>
 #include <sys/prctl.h>
@@ -15,11 +19,12 @@
 #include <cstdlib>
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: e2e-burst-gen N\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: e2e-burst-gen N [TRAIL]\n");
     return 2;
   }
   const long count = std::atol(argv[1]);
+  const long trail = argc == 3 ? std::atol(argv[2]) : 0;
   ::prctl(PR_SET_NAME, "bto-burst");
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
@@ -36,6 +41,11 @@ int main(int argc, char** argv) {
     ::sched_setaffinity(0, sizeof one, &one);
   }
   for (long i = 0; i < count; ++i) ::syscall(SYS_getppid);
-  std::printf("%ld events on cpu %d\n", count, cpu);
+  if (trail > 0) ::usleep(1'000'000);
+  for (long i = 0; i < trail; ++i) {
+    ::syscall(SYS_getppid);
+    ::usleep(10'000);
+  }
+  std::printf("%ld + %ld events on cpu %d\n", count, trail, cpu);
   return 0;
 }
