@@ -127,6 +127,7 @@ LiveOutcome run_live(const AppOptions& options, const std::optional<BpftraceRele
       script.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     resolve_traced_binaries(source_options, script);
+    resolve_literal_binaries(source_options, script);
   }
   auto source = create_bpftrace_source(source_options, stats.source);
   source->check();

@@ -114,7 +114,6 @@ class BpftraceSourceImpl final : public BpftraceSource {
 
   void check() override {
     facts_ = run_startup_checks(options_);
-    options_.extra_args = facts_.extra_args;
     checked_ = true;
   }
 

@@ -159,13 +159,6 @@ StartupFacts run_startup_checks(const SourceOptions& options) {
   facts.tracefs_mounted = check_tracefs(script_text);
   facts.target_start_time = check_target(options);
   check_capabilities_for(options, script_text);
-  std::vector<std::string> rewritten;
-  facts.extra_args = target_view_args(options.target_pid, options.extra_args, &rewritten);
-  for (const auto& path : rewritten) {
-    spdlog::info("passing {} as /proc/{}/root{} (the file the target sees there; bpftrace 0.24+ would attach its "
-                 "USDT probes twice with -p and the plain path)",
-                 path, options.target_pid, path);
-  }
   return facts;
 }
 
@@ -253,24 +246,6 @@ bool script_uses_user_probes(std::string_view script_text) {
   // usdt:$1:..., usdt::provider:name (with -p), uprobe:/path:f, u:libssl:f
   return script_uses(script_text, {"usdt:", "U:", "uprobe:", "u:", "uretprobe:", "ur:"},
                      [](char next) { return std::isspace(static_cast<unsigned char>(next)) == 0 && next != '{'; });
-}
-
-std::vector<std::string> target_view_args(int pid, const std::vector<std::string>& args,
-                                          std::vector<std::string>* rewritten, const std::string& proc_root) {
-  std::vector<std::string> out = args;
-  if (pid <= 0) return out;
-  const std::string root = fmt::format("{}/{}/root", proc_root, pid);
-  for (std::string& arg : out) {
-    if (!arg.starts_with('/') || arg.starts_with(root + "/") || arg.starts_with("/proc/")) continue;
-    struct stat here {};
-    struct stat there {};
-    if (::stat(arg.c_str(), &here) != 0 || !S_ISREG(here.st_mode)) continue;
-    if (::stat((root + arg).c_str(), &there) != 0) continue;
-    if (here.st_dev != there.st_dev || here.st_ino != there.st_ino) continue;  // another file there: keep the user's
-    if (rewritten != nullptr) rewritten->push_back(arg);
-    arg = root + arg;
-  }
-  return out;
 }
 
 bool tracefs_available(const std::string& sys_root) {

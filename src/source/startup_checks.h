@@ -17,7 +17,6 @@ namespace bto {
 // What the checks found out, kept for the run.
 struct StartupFacts {
   std::string bpftrace_path;                            // resolved through PATH
-  std::vector<std::string> extra_args;                  // options.extra_args as bpftrace gets them (target_view_args)
   bool tracefs_mounted = true;                          // for the diagnosis of "tracepoint not found"
   std::optional<unsigned long long> target_start_time;  // of options.target_pid (0: none)
 };
@@ -49,15 +48,6 @@ bool script_uses_tracepoints(std::string_view script_text);
 // short forms), which with a target PID means reading that process.
 bool script_uses_user_probes(std::string_view script_text);
 
-// With a target PID, each argument that is an absolute path to the same file
-// the target sees at that path becomes /proc/PID/root/<path>. bpftrace 0.24+,
-// given -p PID and usdt:/path:..., attach the probe once for the path and once
-// for /proc/PID/root/path, so every event arrived twice (docs/compatibility.md);
-// the /proc/PID/root spelling is the one every version attaches once.
-// `rewritten` (when given) collects the arguments changed.
-std::vector<std::string> target_view_args(int pid, const std::vector<std::string>& args,
-                                          std::vector<std::string>* rewritten = nullptr,
-                                          const std::string& proc_root = "/proc");
 // /sys/kernel/tracing/events or /sys/kernel/debug/tracing/events under `sys_root`.
 bool tracefs_available(const std::string& sys_root = "/sys");
 // Field 22 of /proc/PID/stat: tells a PID from a later process reusing it.

@@ -74,39 +74,6 @@ TEST(ScriptUsesUserProbes, finds_usdt_and_uprobes_not_mentions) {
   EXPECT_FALSE(script_uses_user_probes("BEGIN { $u = 1; }"));
 }
 
-// bpftrace 0.24+ attach a USDT probe twice for -p PID and a plain path:
-// the source passes /proc/PID/root/<path> for a file the target sees there.
-TEST(TargetViewArgs, a_path_the_target_sees_becomes_its_proc_root_path) {
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::vector<std::string> rewritten;
-  const auto args = target_view_args(::getpid(), {self, "-v", "relative/file", "/no/such/file"}, &rewritten);
-  ASSERT_EQ(args.size(), 4u);
-  EXPECT_EQ(args[0], "/proc/" + std::to_string(::getpid()) + "/root" + self);
-  EXPECT_EQ(args[1], "-v");
-  EXPECT_EQ(args[2], "relative/file");
-  EXPECT_EQ(args[3], "/no/such/file");
-  EXPECT_EQ(rewritten, std::vector<std::string>{self});
-  // Already in that form, or no target PID: unchanged.
-  EXPECT_EQ(target_view_args(::getpid(), {args[0]})[0], args[0]);
-  EXPECT_EQ(target_view_args(0, {self})[0], self);
-}
-
-TEST(TargetViewArgs, a_different_file_at_the_same_path_is_left_alone) {
-  // A fake /proc whose process 42 has its own root (another mount namespace):
-  // the same path there is another file, so the user's path is kept.
-  TempDir proc;
-  TempDir file_dir;
-  const std::string file = file_dir.write("app", "binary");
-  std::filesystem::create_directories(proc.path() + "/42/root" + file_dir.path());
-  std::ofstream(proc.path() + "/42/root" + file) << "another binary";
-  EXPECT_EQ(target_view_args(42, {file}, nullptr, proc.path())[0], file);
-  // The same file (the root is a link to ours): rewritten.
-  TempDir proc2;
-  std::filesystem::create_directories(proc2.path() + "/42");
-  std::filesystem::create_directory_symlink("/", proc2.path() + "/42/root");
-  EXPECT_EQ(target_view_args(42, {file}, nullptr, proc2.path())[0], proc2.path() + "/42/root" + file);
-}
-
 }  // namespace
 }  // namespace bto
 
