@@ -18,6 +18,8 @@ packages=(
   python3.11 curl libcurl4 libssl3 sqlite3 libsqlite3-0
   # fuzzing (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev llvm-14
+  # bpftrace version matrix (scripts/bpftrace-versions.sh): minimal roots of newer Debian suites
+  debootstrap
   # deployment checks (scripts/verify-deploy.sh)
   python3-yaml systemd dpkg-dev
   # runtime
