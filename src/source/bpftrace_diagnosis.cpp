@@ -83,6 +83,9 @@ constexpr KnownMessage kKnownMessages[] = {
     {.text = "failed to open file", .kind = FailureKind::kScriptNotFound,
      .hint = "bpftrace could not read the script: check --script / BPF_SCRIPT"},
     {.text = "No probes to attach", .kind = FailureKind::kProbeNotFound, .hint = kProbeHint},
+    // 0.23, a USDT probe missing from the binary without -p: "ERROR: Failed to
+    // compile: Failed to find usdt probe: usdt:/path:provider:name".
+    {.text = "Failed to find usdt probe", .kind = FailureKind::kProbeNotFound, .hint = kProbeHint},
     // A missing USDT probe whose arguments the script reads (0.17-0.24).
     {.text = "couldn't get argument", .kind = FailureKind::kProbeNotFound, .hint = kUsdtArgumentHint,
      .versions = kBefore025},

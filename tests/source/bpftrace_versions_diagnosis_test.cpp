@@ -61,6 +61,8 @@ std::vector<Case> cases() {
       {"syntax_error", true, all({FailureKind::kScriptError, "could not compile"})},
       {"usdt_missing_probe_arg0", true, all({FailureKind::kProbeNotFound, kProbe})},
       {"usdt_missing_probe", true, all({FailureKind::kProbeNotFound, kProbe})},
+      // Without -p (system-wide): 0.23 says "Failed to compile: Failed to find usdt probe".
+      {"usdt_missing_probe_system_wide", true, all({FailureKind::kProbeNotFound, kProbe})},
       {"uprobe_missing_function", true, all({FailureKind::kProbeNotFound, kProbe})},
       {"uprobe_missing_library", true, all({FailureKind::kProbeNotFound, kProbe})},
       {"tracepoint_missing", true, all({FailureKind::kProbeNotFound, kProbe})},
