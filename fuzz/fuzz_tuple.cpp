@@ -114,6 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const int kind = in.ConsumeIntegralInRange<int>(0, 11);
     Expected value;
     bool supported = true;
+    bool json_string = false;  // a JSON string in the line (only those are keys)
     switch (kind) {
       case 0:
       case 1:
@@ -121,6 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         value.type = ValueType::kString;
         value.string_value = ascii_text(in, 64);
         append_json_string(line, value.string_value);
+        json_string = true;
         break;
       }
       case 3:
@@ -143,8 +145,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       case 7:
-        value.type = ValueType::kDouble;  // beyond int64: a double, or an unsigned integer
-        line += std::to_string(in.ConsumeIntegralInRange<uint64_t>(uint64_t{1} << 63, UINT64_MAX));
+        // Beyond int64 (an id from a pointer or hash): its exact digits, as a string.
+        value.type = ValueType::kString;
+        value.string_value = std::to_string(in.ConsumeIntegralInRange<uint64_t>(uint64_t{1} << 63, UINT64_MAX));
+        line += value.string_value;
         break;
       case 8:
         line += "null";
@@ -165,7 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
     }
     if (want_key) {
-      if (value.type != ValueType::kString || !supported) {
+      if (!json_string || !supported) {
         clean = false;  // a non-string key drops the pair
         // The pair is skipped whole: its value slot follows.
       }

@@ -21,6 +21,8 @@ packages=(
   clang libclang-rt-14-dev llvm-14
   # the report page's browser test (tests/browser): headless chromium, about 40 s to install
   chromium
+  # bpftrace version matrix (scripts/bpftrace-versions.sh): minimal roots of newer Debian suites
+  debootstrap
   # deployment checks (scripts/verify-deploy.sh)
   python3-yaml systemd dpkg-dev
   # runtime

@@ -131,7 +131,8 @@ std::string format_summary(const PipelineStats& s) {
   const ExportStats& e = s.exporter;
   return fmt::format(
       "lines={} events={} ignored={} malformed={} (json={} not_object={} missing_event={} "
-      "wrong_type={} oversized={}) invalid_utf8={} bpftrace_lost_events={} | "
+      "wrong_type={} oversized={}) invalid_utf8={} escapes_repaired={} escapes_unrepairable={} "
+      "bpftrace_lost_events={} (lost_reported={} lost_unreported={} lost_at_exit={}) | "
       "spans: started={} ended={} single={} timed_out={} evicted={} memory_evicted={} superseded={} "
       "from_orphan_end={} orphan_ends_dropped={} flushed_at_exit={} missing_request_id={} "
       "parent_not_found={} span_events={} trace_context_joined={} trace_context_invalid={} "
@@ -146,7 +147,9 @@ std::string format_summary(const PipelineStats& s) {
       "resource_overflow_spans={} env_attributes_dropped={} env_attributes_invalid={}",
       d.lines.load(), d.events.load(), d.ignored_records.load(), d.malformed_total(),
       d.malformed_json.load(), d.not_an_object.load(), d.missing_event.load(),
-      d.wrong_type.load(), d.oversized.load(), d.invalid_utf8.load(), d.lost_events.load(),
+      d.wrong_type.load(), d.oversized.load(), d.invalid_utf8.load(), d.escapes_repaired.load(),
+      d.escapes_unrepairable.load(), s.lost_events_total(), d.lost_events.load(), s.source.lost_unreported.load(),
+      s.source.lost_at_exit.load(),
       c.spans_started.load(), c.spans_ended.load(), c.spans_single.load(),
       c.spans_timed_out.load(), c.spans_evicted.load(), c.spans_evicted_memory.load(), c.spans_superseded.load(),
       c.spans_from_orphan_end.load(), c.orphan_ends_dropped.load(), c.flushed_at_shutdown.load(),

@@ -114,7 +114,9 @@ int run(const AppOptions& given) {
   MetricsInfo metrics_info;
   metrics_info.start_time_unix_ms = unix_now_ms();
   metrics_info.queue_capacity = options.batch.max_queue_size;
-  const ResourceInfo resource = make_resource(options);
+  const std::optional<BpftraceRelease> bpftrace = detect_bpftrace(options);
+  if (bpftrace) metrics_info.bpftrace_version = bpftrace->text;
+  const ResourceInfo resource = make_resource(options, bpftrace);
   const std::unique_ptr<ProcessResources> process_resources =
       make_process_resources(options, resource, stats.resources);
   const LocalOutputs outputs = open_local_outputs(options);
@@ -144,7 +146,7 @@ int run(const AppOptions& given) {
     stop_signal = pump(reader, pipeline, signals, stats, outputs, read_failed);
     if (read_failed) exit_code = 1;  // what was read is still flushed
   } else {
-    const LiveOutcome outcome = run_live(options, pipeline, signals, stats, outputs);
+    const LiveOutcome outcome = run_live(options, bpftrace, pipeline, signals, stats, outputs);
     stop_signal = outcome.stop_signal;
     exit_code = outcome.exit_code;
   }

@@ -4,6 +4,8 @@
 
 #include <fstream>
 #include <iterator>
+#include <chrono>
+#include <cstdlib>
 
 #include "common/errors.h"
 #include "common/version.h"
@@ -11,18 +13,37 @@
 #include "export/file_exporter.h"
 #include "export/otlp_exporter.h"
 #include "export/resource.h"
+#include "source/bpftrace_command.h"
 #include "source/bpftrace_process.h"
 #include "source/traced_binary.h"
 
 namespace bto {
 
-ResourceInfo make_resource(const AppOptions& options) {
+std::optional<BpftraceRelease> detect_bpftrace(const AppOptions& options) {
+  if (!options.input_path.empty()) return std::nullopt;
+  const char* path_env = std::getenv("PATH");
+  const auto path = find_executable(options.source.bpftrace_path,
+                                    path_env != nullptr ? path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!path) return std::nullopt;
+  auto release = detect_bpftrace_version(*path, std::chrono::seconds(10));
+  if (release) {
+    spdlog::info("bpftrace {} ({})", release->text, *path);
+  } else {
+    spdlog::warn("cannot tell the version of {} (`{} --version` printed none): version-specific handling is off "
+                 "(docs/compatibility.md)",
+                 *path, *path);
+  }
+  return release;
+}
+
+ResourceInfo make_resource(const AppOptions& options, const std::optional<BpftraceRelease>& bpftrace) {
   ResourceOptions resource;
   resource.service_name = options.service_name;
   resource.resource_attributes = options.resource_attributes;
   resource.exporter_mode = options.source.mode;
   resource.tracer_name = options.tracer_name;
   resource.version = kVersion;
+  if (bpftrace) resource.bpftrace_version = bpftrace->text;
   return build_resource(resource);
 }
 
@@ -131,9 +152,10 @@ SpanMetricsParts make_span_metrics(const AppOptions& options, const ResourceInfo
   return parts;
 }
 
-LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals& signals,
-                     PipelineStats& stats, const LocalOutputs& outputs) {
+LiveOutcome run_live(const AppOptions& options, const std::optional<BpftraceRelease>& bpftrace, Pipeline& pipeline,
+                     StopSignals& signals, PipelineStats& stats, const LocalOutputs& outputs) {
   SourceOptions source_options = options.source;
+  if (bpftrace) source_options.bpftrace_version = bpftrace->version;
   {
     // With --pid: the binary after -- must be one the process runs (a python3
     // started through PATH may be another interpreter): resolved or explained.
@@ -143,6 +165,7 @@ LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals&
       script.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     resolve_traced_binaries(source_options, script);
+    resolve_literal_binaries(source_options, script);
   }
   auto source = create_bpftrace_source(source_options, stats.source);
   source->check();

@@ -9,10 +9,16 @@
 #include "export/span_exporter.h"
 #include "metrics/metrics_exporter.h"
 #include "resource/process_resources.h"
+#include "source/bpftrace_version.h"
 
 namespace bto {
 
-ResourceInfo make_resource(const AppOptions& options);
+// Live mode: the version of the bpftrace that will run (`bpftrace --version`),
+// logged. nullopt when replaying, when bpftrace is not found (the source's
+// checks then say what to do) or when it prints no version.
+std::optional<BpftraceRelease> detect_bpftrace(const AppOptions& options);
+
+ResourceInfo make_resource(const AppOptions& options, const std::optional<BpftraceRelease>& bpftrace);
 // A resource per traced process (docs/resources.md), starting from `own`.
 std::unique_ptr<ProcessResources> make_process_resources(const AppOptions& options, const ResourceInfo& own,
                                                          ResourceStats& stats);
@@ -49,7 +55,7 @@ struct LiveOutcome {
   int exit_code = 0;    // non-zero when bpftrace failed for good
 };
 // Also stops bpftrace when a local output's reader goes away.
-LiveOutcome run_live(const AppOptions& options, Pipeline& pipeline, StopSignals& signals,
-                     PipelineStats& stats, const LocalOutputs& outputs);
+LiveOutcome run_live(const AppOptions& options, const std::optional<BpftraceRelease>& bpftrace, Pipeline& pipeline,
+                     StopSignals& signals, PipelineStats& stats, const LocalOutputs& outputs);
 
 }  // namespace bto

@@ -3,7 +3,8 @@
 //
 // Accepted shapes (see README "Event format"):
 //   {"type":"printf","data":"<event JSON>\n<event JSON>\n"}   printf-JSON, one or more events
-//   {"type":"value","data":["name","key",value,...]}          tuple events (recommended)
+//   {"type":"value","data":["name","key",value,...]}          tuple events (recommended before 0.25)
+//   {"type":"value","data":{"event":"name","key":value,...}}  record events (bpftrace 0.25+, recommended)
 //   {"event":"name", "request_id":..., ...}                   raw event line (text mode)
 //   {"event":"name", "data":{...}}                            the seed's nested form
 //   {"type":"lost_events","data":{"events":N}}                counted, reported
@@ -11,8 +12,9 @@
 //   {"resourceSpans":[...]}                                   an OTLP/JSON request (a recording made
 //                                                             with --exporter file): its spans, unchanged
 //   {"resourceMetrics":...}, {"resourceLogs":...}             recognised, ignored
-// Bad input is counted by kind and reported through a rate-limited warning;
-// decoding never throws and never stops the stream.
+// bpftrace's \uffffffXX escapes of non-ASCII bytes are turned back into UTF-8
+// first (decode/escape_repair.h). Bad input is counted by kind and reported
+// through a rate-limited warning; decoding never throws and never stops the stream.
 
 #include <atomic>
 #include <cstddef>
@@ -53,6 +55,11 @@ struct DecodeStats {
   std::atomic<uint64_t> wrong_type{0};      // e.g. "event": 5, nested object as field value
   std::atomic<uint64_t> wrong_type_fields{0};  // the part of wrong_type that dropped a field, not an event
   std::atomic<uint64_t> invalid_utf8{0};    // sanitised (U+FFFD), still delivered
+  // Lines with bpftrace's \uffffffXX escapes of non-ASCII bytes, turned back
+  // into UTF-8; of those, lines where some escaped bytes were not UTF-8 (a
+  // string cut inside a character) and became U+FFFD. Still delivered.
+  std::atomic<uint64_t> escapes_repaired{0};
+  std::atomic<uint64_t> escapes_unrepairable{0};
   std::atomic<uint64_t> oversized{0};       // line longer than max_line_bytes
   std::atomic<uint64_t> dropped_fields{0};  // beyond max_fields
   std::atomic<uint64_t> otlp_requests{0};   // OTLP/JSON ExportTraceServiceRequest lines replayed

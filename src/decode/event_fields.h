@@ -2,9 +2,14 @@
 // Private to decode/: the field appender every input shape writes through.
 // Turns one simdjson value into an EventField (numbers, strings, booleans;
 // other types are counted and dropped), up to DecodeOptions::max_fields.
+// Integers above INT64_MAX (a pointer or hash used as an id) become their
+// exact decimal digits as a string, as bpftrace 0.26+ print them itself, so an
+// id pairs whatever the version (docs/compatibility.md).
 
 #include <simdjson.h>
 
+#include <array>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -24,7 +29,7 @@ struct FieldCounts {
 class EventFields {
  public:
   // Sized once; slots are overwritten member by member, never value-initialised.
-  explicit EventFields(size_t max_fields) : slots_(max_fields) {}
+  explicit EventFields(size_t max_fields) : slots_(max_fields), digits_(max_fields) {}
 
   void clear() noexcept { count_ = 0; }
   std::span<const EventField> view() const noexcept { return {slots_.data(), count_}; }
@@ -37,6 +42,8 @@ class EventFields {
 
  private:
   std::vector<EventField> slots_;
+  // Per slot: the decimal digits of an integer above INT64_MAX (its string_value).
+  std::vector<std::array<char, 20>> digits_;
   size_t count_ = 0;
 };
 
@@ -76,10 +83,13 @@ simdjson::error_code EventFields::append(std::string_view key, simdjson::ondeman
           out.type = ValueType::kInt;
           out.int_value = number.get_int64();
           break;
-        case od::number_type::unsigned_integer:
-          out.type = ValueType::kDouble;
-          out.double_value = static_cast<double>(number.get_uint64());
+        case od::number_type::unsigned_integer: {
+          std::array<char, 20>& digits = digits_[count_];
+          const auto written = std::to_chars(digits.data(), digits.data() + digits.size(), number.get_uint64());
+          out.type = ValueType::kString;
+          out.string_value = std::string_view(digits.data(), static_cast<size_t>(written.ptr - digits.data()));
           break;
+        }
         case od::number_type::floating_point_number:
           out.type = ValueType::kDouble;
           out.double_value = number.get_double();

@@ -74,9 +74,17 @@ void JsonDecoder::decode_outer(std::string_view line, size_t readable, EventSink
   dispatch_record(scan, line, sink);
 }
 
-// Starts iterating `line`; a line simdjson rejects as invalid UTF-8 is
-// repaired (U+FFFD) into utf8_scratch_ and `line` then points there.
+// Starts iterating `line`. bpftrace's \uffffffXX escapes are first turned
+// back into bytes (escape_scratch_); a line simdjson rejects as invalid UTF-8
+// is repaired (U+FFFD) into utf8_scratch_. `line` then points there.
 error_code JsonDecoder::iterate_outer(std::string_view& line, size_t readable, od::document& doc) {
+  if (SignExtendedEscapes::present(line)) {
+    const std::string_view repaired = repair_escapes(line);
+    if (repaired.data() != line.data()) {
+      line = repaired;
+      readable = escape_scratch_.capacity();
+    }
+  }
   error_code error = outer_parser_.iterate(line.data(), line.size(), readable).get(doc);
   if (error == simdjson::UTF8_ERROR) {
     bump(stats_.invalid_utf8);
@@ -90,6 +98,21 @@ error_code JsonDecoder::iterate_outer(std::string_view& line, size_t readable, o
     bump(stats_.invalid_utf8);
   }
   return error;
+}
+
+std::string_view JsonDecoder::repair_escapes(std::string_view line) {
+  char* out = escape_scratch_.reserve(line.size());
+  EscapeRepairCounts counts;
+  const size_t size = escapes_.repair(line, out, counts);
+  if (counts.runs == 0) return line;
+  bump(stats_.escapes_repaired);
+  if (counts.unrepairable > 0) {
+    bump(stats_.escapes_unrepairable);
+    escape_log_.warn("decode: bytes bpftrace escaped as \\uffffffXX are not UTF-8 (a string cut inside a "
+                     "character, or not UTF-8 text): replaced by U+FFFD in line: '{}'",
+                     Quoted{line});
+  }
+  return {out, size};
 }
 
 // One pass decides in most cases; a second one (over the same structural
@@ -134,7 +157,7 @@ void JsonDecoder::dispatch_record(const Scan& scan, std::string_view line, Event
       bump(stats_.ignored_records);
       return;
     case RecordType::kValue:
-      if (scan.name.empty() && !scan.has_event) {
+      if (scan.name.empty() && !scan.has_event && !scan.record_object) {
         // "data" missing altogether.
         bump(stats_.not_an_object);
         shape_log_.warn("decode: bpftrace value record without data: '{}'", Quoted{line});
@@ -171,9 +194,8 @@ error_code JsonDecoder::handle_record_data(od::value& data, Scan& scan) {
       scan.has_printf_data = true;
       return data.get_string().get(scan.printf_data);
     case RecordType::kValue:
-      // print((event="x", ...)) of bpftrace 0.25+ prints a record,
-      // {"type":"value","data":{"event":"x",...}}: the place for read_record()
-      // (record_shape.cpp) is a json_type::object branch here.
+      // print((event="x", ...)) of bpftrace 0.25+ prints a record.
+      if (type == od::json_type::object) return read_record(data, scan);
       if (type != od::json_type::array) {
         scan.bad_record_shape = true;
         return simdjson::SUCCESS;

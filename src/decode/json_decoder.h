@@ -8,6 +8,7 @@
 //   tuple_shape.cpp   {"type":"value","data":["x","key",value,...]}
 //   printf_shape.cpp  {"type":"printf","data":"<event JSON>\n..."}
 //   otlp_shape.cpp    {"resourceSpans":[...]}: a recording's OTLP/JSON line (decode/otlp_json.h)
+//   record_shape.cpp  {"type":"value","data":{"event":"x","key":value,...}} (bpftrace 0.25+)
 //   event_fields.h    the field appender all shapes write through
 // A new shape: a read_<shape>() member in its own <shape>_shape.cpp, reached
 // from handle_record_data() (bpftrace records) or scan_object() (raw objects).
@@ -20,6 +21,7 @@
 #include "common/log.h"
 #include "common/counter.h"
 #include "decode/decoder.h"
+#include "decode/escape_repair.h"
 #include "decode/event_fields.h"
 #include "decode/otlp_json.h"
 #include "decode/padded_buffer.h"
@@ -72,6 +74,7 @@ struct Scan {
   bool redo_as_raw = false;       // "event" turned up after "type": really an event
   bool bad_record_shape = false;
   bool has_printf_data = false;
+  bool record_object = false;  // a bpftrace 0.25+ record: {"type":"value","data":{...}}
 };
 
 class JsonDecoder final : public Decoder {
@@ -85,6 +88,7 @@ class JsonDecoder final : public Decoder {
   // inlined into it (a call each costs ~1 % of the decoder's instructions).
   void decode_outer(std::string_view line, size_t readable, EventSink& sink);
   [[gnu::always_inline]] inline error_code iterate_outer(std::string_view& line, size_t readable, od::document& doc);
+  std::string_view repair_escapes(std::string_view line);
   [[gnu::always_inline]] inline error_code scan_outer_object(od::document& doc, Scan& scan);
   [[gnu::always_inline]] inline void dispatch_record(const Scan& scan, std::string_view line, EventSink& sink);
   error_code handle_record_data(od::value& data, Scan& scan);
@@ -99,6 +103,8 @@ class JsonDecoder final : public Decoder {
 
   // otlp_shape.cpp
   void decode_otlp(OtlpLineKind kind, std::string_view line, size_t readable, EventSink& sink);
+  // record_shape.cpp
+  error_code read_record(od::value& data, Scan& scan);
 
   // printf_shape.cpp
   void decode_printf(std::string_view data, EventSink& sink);
@@ -115,6 +121,8 @@ class JsonDecoder final : public Decoder {
   od::parser outer_parser_;
   od::parser inner_parser_;  // printf payloads; the outer document (and its strings) stays intact
   EventFields fields_;       // the current event's
+  SignExtendedEscapes escapes_;
+  PaddedBuffer escape_scratch_;
   PaddedBuffer utf8_scratch_;
   PaddedBuffer printf_scratch_;
   OtlpJsonReader otlp_reader_;  // recordings replayed with --input
@@ -124,6 +132,7 @@ class JsonDecoder final : public Decoder {
   RateLimitedLog missing_event_log_;
   RateLimitedLog wrong_type_log_;
   RateLimitedLog utf8_log_;
+  RateLimitedLog escape_log_;
   RateLimitedLog oversized_log_;
   RateLimitedLog dropped_fields_log_;
   RateLimitedLog lost_events_log_;

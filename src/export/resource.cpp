@@ -127,6 +127,8 @@ ResourceInfo build_resource(const ResourceOptions& options) {
   attrs.set_string("telemetry.sdk.language", "cpp");
   attrs.set_string("telemetry.sdk.version", version);
   attrs.set_string("exporter.type", "bpftrace");
+  // Output, limits and messages differ between bpftrace versions (docs/compatibility.md).
+  if (!options.bpftrace_version.empty()) attrs.set_string("bpftrace.version", options.bpftrace_version);
   if (options.exporter_mode == "native-usdt") {
     attrs.set_string("instrumentation.type", "native-usdt");
   }

@@ -32,6 +32,7 @@ struct ResourceOptions {
   std::string exporter_mode;        // EXPORTER_MODE; "native-usdt" adds instrumentation.type
   std::string tracer_name = "bpftrace-exporter";  // TRACER_NAME -> scope name
   std::string version;              // empty -> bto::kVersion (scope and telemetry.sdk.version)
+  std::string bpftrace_version;     // "0.27.1" (`bpftrace --version`); empty: replay, or unknown
 };
 
 // The exporter's own resource: what every span carries that names no process

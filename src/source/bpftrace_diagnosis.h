@@ -5,26 +5,14 @@
 // a message of another version is one more row. Verified against bpftrace 0.17
 // (tests/source/bpftrace_diagnosis_test.cpp quotes its output verbatim).
 
-#include <compare>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "source/bpftrace_version.h"
+
 namespace bto {
-
-struct BpftraceVersion {
-  int major = 0;
-  int minor = 0;
-  auto operator<=>(const BpftraceVersion&) const = default;
-};
-
-// The versions a message applies to: from `first` on, up to `last` if bpftrace stopped printing it.
-struct BpftraceVersions {
-  BpftraceVersion first;
-  std::optional<BpftraceVersion> last;
-  bool contain(BpftraceVersion version) const noexcept { return first <= version && (!last || version <= *last); }
-};
 
 enum class FailureKind {
   kPrivileges,
@@ -49,6 +37,13 @@ FailureDiagnosis diagnose_failure(const std::vector<std::string>& output, int wa
 
 // True for stderr lines that are noise on every run (the RLIMIT_MEMLOCK warning).
 bool is_harmless_bpftrace_message(std::string_view line);
+
+// bpftrace prints each diagnostic as a header line ("file:1:2-3: WARNING: ..."
+// or "ERROR: ...") followed by context lines (the script line, "~~~~"). The
+// kind of block `line` starts, or nullopt for a context line. bpftrace 0.26+
+// print many compile warnings: they must not crowd out the error.
+enum class MessageBlock { kWarning, kError };
+std::optional<MessageBlock> block_started_by(std::string_view line);
 
 // Appends "; bpftrace said:" and `lines`, one per line, quoted; nothing when empty.
 void append_bpftrace_said(std::string& message, const std::vector<std::string>& lines);

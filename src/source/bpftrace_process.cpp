@@ -20,6 +20,7 @@
 #include "source/bpftrace_command.h"
 #include "source/bpftrace_diagnosis.h"
 #include "source/child_process.h"
+#include "source/loss_tracker.h"
 #include "source/output_filter.h"
 #include "source/startup_checks.h"
 
@@ -234,7 +235,8 @@ class BpftraceSourceImpl final : public BpftraceSource {
     const bool early = WIFEXITED(status) && !clean && (!outcome.attached || outcome.elapsed < kStartupWindow);
     if (attempt == 0 && early) {
       result.end = SourceEnd::kFailed;
-      result.message = diagnose_failure(ring_.lines(), status, facts_.tracefs_mounted).message;
+      result.message =
+          diagnose_failure(ring_.lines(), status, facts_.tracefs_mounted, options_.bpftrace_version).message;
       return true;
     }
     if (clean) {
@@ -370,11 +372,14 @@ class BpftraceSourceImpl final : public BpftraceSource {
     bool out_open = true;
     bool err_open = true;
     StopEscalation stop;
+    // A stop waits (up to stop_grace) until bpftrace has read its ring buffer.
+    LossTracker losses(stats_, traits_of(options_.bpftrace_version), options_.stop_grace);
     const auto started = Clock::now();
     RunOutcome outcome;
 
     for (;;) {
-      if (stop_requested_.load() && !stop.begun()) stop.begin(child, options_.stop_grace);
+      const bool stopping = stop_requested_.load() && !stop.begun();
+      if (stopping && losses.ready_to_stop(Clock::now())) stop.begin(child, options_.stop_grace);
       if (auto status = child.try_wait()) {
         outcome.wait_status = *status;
         break;
@@ -390,7 +395,8 @@ class BpftraceSourceImpl final : public BpftraceSource {
       auto now = Clock::now();
       std::optional<Clock::time_point> exit_check;
       if (child.exit_fd() < 0) exit_check = now + milliseconds(20);
-      const int ready = ::poll(fds, count, poll_timeout(now, {next_tick_, stop.next_step(), exit_check}));
+      const std::optional<Clock::time_point> drain_check = stopping ? losses.next_check(now) : std::nullopt;
+      const int ready = ::poll(fds, count, poll_timeout(now, {next_tick_, stop.next_step(), exit_check, drain_check}));
       if (ready > 0) {
         if (fds[0].revents != 0) drain_wake_pipe();
         if (out_index != 99 && fds[out_index].revents != 0) {
@@ -402,7 +408,9 @@ class BpftraceSourceImpl final : public BpftraceSource {
           err_open = read_available(err, err_handler, kReadsPerWakeup);
         }
       }
+      if (!losses.attached() && out_handler.attached()) losses.attach(child.pid());
       now = Clock::now();
+      if (now >= next_tick_) losses.update();
       maybe_tick(now);
       stop.escalate_if_due(child, now, options_);
     }
@@ -410,6 +418,7 @@ class BpftraceSourceImpl final : public BpftraceSource {
     if (out_open) read_available(out, out_handler, kMaxDrainReads);
     if (err_open) read_available(err, err_handler, kMaxDrainReads);
     child.close_output();
+    losses.finish();
     outcome.attached = out_handler.attached();
     outcome.stopped = stop.begun();
     outcome.elapsed = Clock::now() - started;

@@ -36,9 +36,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "source/bpftrace_version.h"
 #include "source/line_reader.h"
 
 namespace bto {
@@ -47,6 +49,9 @@ struct SourceOptions {
   enum class RestartPolicy { kOnFailure, kNever };
 
   std::string bpftrace_path = "bpftrace";  // looked up in PATH when it has no '/'
+  // From `bpftrace --version` (nullopt: unknown): what bpftrace prints, how it
+  // fails and what it forgets to count differ by version (docs/compatibility.md).
+  std::optional<BpftraceVersion> bpftrace_version;
   std::string script_path;                 // either this ...
   std::string program_text;                // ... or this (-e)
   int target_pid = 0;                      // 0: probes attach system-wide
@@ -91,6 +96,11 @@ struct SourceStats {
   std::atomic<uint64_t> message_lines{0};  // non-JSON stdout lines (logged instead)
   std::atomic<uint64_t> stderr_lines{0};
   std::atomic<uint64_t> oversized_lines{0};
+  // Events lost that bpftrace did not report (ring_buffer_monitor.h): those
+  // of the CPU its loss counter forgets (0.24+), and those its ring buffer
+  // still held when it exited (it stops reading on SIGINT).
+  std::atomic<uint64_t> lost_unreported{0};
+  std::atomic<uint64_t> lost_at_exit{0};
   std::atomic<int> last_exit_code{-1};  // exit code, or 128 + signal
   std::atomic<bool> attached{false};    // [telemetry] a bpftrace runs and printed attached_probes
 };

@@ -14,8 +14,27 @@ constexpr std::string_view kAttachedPrefix = R"({"type": "attached_probes")";
 }  // namespace
 
 void OutputRing::add(std::string_view line) {
-  if (lines_.size() == kKeptLines) lines_.pop_front();
-  lines_.emplace_back(line);
+  if (const auto block = block_started_by(line)) in_warning_ = *block == MessageBlock::kWarning;
+  const size_t others = lines_.size() - warning_lines_;
+  if (in_warning_ ? warning_lines_ == kKeptWarningLines : others == kKeptLines) {
+    // Drop the oldest line of the same kind.
+    for (auto it = lines_.begin(); it != lines_.end(); ++it) {
+      if (it->warning == in_warning_) {
+        lines_.erase(it);
+        break;
+      }
+    }
+  } else if (in_warning_) {
+    ++warning_lines_;
+  }
+  lines_.push_back({std::string(line), in_warning_});
+}
+
+std::vector<std::string> OutputRing::lines() const {
+  std::vector<std::string> out;
+  out.reserve(lines_.size());
+  for (const Kept& kept : lines_) out.push_back(kept.line);
+  return out;
 }
 
 void StdoutFilter::on_line(std::string_view line) {

@@ -17,17 +17,31 @@
 
 namespace bto {
 
-// bpftrace's last messages (stderr and non-JSON stdout), for diagnosis.
+// bpftrace's last messages (stderr and non-JSON stdout), for diagnosis: the
+// last kKeptLines lines, and apart from them the last kKeptWarningLines lines
+// of warning blocks, so that a flood of compile warnings (bpftrace 0.26+)
+// cannot push the error out.
 class OutputRing {
  public:
   static constexpr size_t kKeptLines = 20;
+  static constexpr size_t kKeptWarningLines = 12;
 
   void add(std::string_view line);
-  std::vector<std::string> lines() const { return {lines_.begin(), lines_.end()}; }
-  void clear() { lines_.clear(); }
+  std::vector<std::string> lines() const;
+  void clear() {
+    lines_.clear();
+    warning_lines_ = 0;
+    in_warning_ = false;
+  }
 
  private:
-  std::deque<std::string> lines_;
+  struct Kept {
+    std::string line;
+    bool warning;
+  };
+  std::deque<Kept> lines_;
+  size_t warning_lines_ = 0;
+  bool in_warning_ = false;  // the last header seen started a warning block
 };
 
 // bpftrace's stdout: JSON objects go on to `next`, other lines to the ring.

@@ -1,5 +1,6 @@
 #include "source/startup_checks.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,10 @@
 namespace bto {
 namespace {
 
+constexpr int kCapDacOverride = 1;
+constexpr int kCapDacReadSearch = 2;
 constexpr int kCapSysAdmin = 21;
+constexpr int kCapPerfmon = 38;
 constexpr int kCapBpf = 39;
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -74,6 +78,35 @@ void check_privileges() {
   }
 }
 
+// Once the target is known: every capability bpftrace will miss, in one message.
+void check_capabilities_for(const SourceOptions& options, std::string_view script_text) {
+  bool ok = false;
+  const std::string status = read_file("/proc/self/status", ok);
+  CapabilityFacts facts;
+  facts.effective = effective_capabilities(status).value_or(~uint64_t{0});
+  facts.non_root = ::geteuid() != 0;
+  if (options.target_pid != 0) {
+    // bpftrace reads the target's /proc/PID/{exe,maps} to find its probes
+    // (ptrace access, as we have it): every version fails without it.
+    char exe[4096];
+    const std::string link = fmt::format("/proc/{}/exe", options.target_pid);
+    facts.target_unreadable = script_uses_user_probes(script_text) && ::readlink(link.c_str(), exe, sizeof exe) < 0 &&
+                              (errno == EACCES || errno == EPERM);
+    facts.target_unsignalable = ::kill(options.target_pid, 0) != 0 && errno == EPERM;
+  }
+  const auto missing = missing_capabilities(facts, traits_of(options.bpftrace_version));
+  if (missing.empty()) return;
+  std::string names;
+  std::string whys;
+  for (const MissingCapability& m : missing) {
+    names += (names.empty() ? "" : ", ") + m.name;
+    whys += fmt::format("; {}: {}", m.name, m.why);
+  }
+  throw StartupError(fmt::format("insufficient privileges: bpftrace would lack {}{}. Add them (cap_add) or run as "
+                                 "root with all capabilities; see docs/deployment.md",
+                                 names, whys));
+}
+
 std::string script_text_of(const SourceOptions& options) {
   if (!options.program_text.empty()) return options.program_text;
   bool ok = false;
@@ -125,26 +158,58 @@ StartupFacts run_startup_checks(const SourceOptions& options) {
   const std::string script_text = script_text_of(options);
   facts.tracefs_mounted = check_tracefs(script_text);
   facts.target_start_time = check_target(options);
+  check_capabilities_for(options, script_text);
   return facts;
 }
 
-bool has_bpf_capabilities(std::string_view proc_status_text) {
+std::optional<uint64_t> effective_capabilities(std::string_view proc_status_text) {
   const size_t at = proc_status_text.find("CapEff:");
-  if (at == std::string_view::npos) return false;
+  if (at == std::string_view::npos) return std::nullopt;
   const std::string value(proc_status_text.substr(at + 7, 40));
-  uint64_t caps = 0;
   try {
-    caps = std::stoull(value, nullptr, 16);
+    return std::stoull(value, nullptr, 16);
   } catch (const std::exception&) {
-    return false;
+    return std::nullopt;
   }
-  return ((caps >> kCapSysAdmin) & 1U) != 0 || ((caps >> kCapBpf) & 1U) != 0;
 }
 
-bool script_uses_tracepoints(std::string_view script_text) {
-  // A probe starts a line or follows ',' / '}' / whitespace: good enough to
-  // decide whether to insist on tracefs before bpftrace says so itself.
-  // // comments are skipped so a commented-out tracepoint does not count.
+bool has_bpf_capabilities(std::string_view proc_status_text) {
+  const auto caps = effective_capabilities(proc_status_text);
+  return caps && (((*caps >> kCapSysAdmin) & 1U) != 0 || ((*caps >> kCapBpf) & 1U) != 0);
+}
+
+std::vector<MissingCapability> missing_capabilities(const CapabilityFacts& facts, const BpftraceTraits& traits) {
+  const auto has = [&facts](int cap) { return ((facts.effective >> cap) & 1U) != 0; };
+  std::vector<MissingCapability> missing;
+  if (facts.target_unreadable) {
+    missing.push_back({"CAP_SYS_PTRACE", "to read the target process (another user's, or one with capabilities "
+                                         "we lack) and find its probes"});
+  }
+  if (traits.liveness_by_kill && facts.target_unsignalable) {
+    missing.push_back({"CAP_KILL", "bpftrace 0.25+ check that the target lives with kill(PID, 0); for another "
+                                   "user's process that fails without it and bpftrace stops at once"});
+  }
+  if (traits.checks_capabilities_not_root && facts.non_root) {
+    for (const auto& [cap, name] : {std::pair{kCapDacReadSearch, "CAP_DAC_READ_SEARCH"},
+                                    std::pair{kCapDacOverride, "CAP_DAC_OVERRIDE"}}) {
+      if (!has(cap)) missing.push_back({name, "bpftrace 0.25+ ask it of a non-root user (to read /sys/fs/bpf)"});
+    }
+    if (!has(kCapSysAdmin)) {
+      if (!has(kCapBpf)) missing.push_back({"CAP_BPF", "to load BPF programs (or CAP_SYS_ADMIN)"});
+      if (!has(kCapPerfmon)) missing.push_back({"CAP_PERFMON", "to attach probes (or CAP_SYS_ADMIN)"});
+    }
+  }
+  return missing;
+}
+
+namespace {
+
+// A probe of one of `kinds` ("tracepoint:", ...) is named in the script, its
+// next character accepted by `next_ok`. A probe starts a line or follows ',' /
+// '}' / whitespace: good enough to decide before bpftrace says so itself.
+// // comments are skipped so a commented-out probe does not count.
+template <typename NextOk>
+bool script_uses(std::string_view script_text, std::initializer_list<std::string_view> kinds, NextOk next_ok) {
   bool in_comment = false;
   for (size_t i = 0; i < script_text.size(); ++i) {
     const char c = script_text[i];
@@ -161,14 +226,26 @@ bool script_uses_tracepoints(std::string_view script_text) {
         i == 0 || std::isspace(static_cast<unsigned char>(script_text[i - 1])) || script_text[i - 1] == ',' ||
         script_text[i - 1] == '}';
     if (!at_probe_start) continue;
-    for (std::string_view kind : {"tracepoint:", "t:"}) {
+    for (std::string_view kind : kinds) {
       const std::string_view rest = script_text.substr(i);
       if (!rest.starts_with(kind) || rest.size() <= kind.size()) continue;
-      const char next = rest[kind.size()];
-      if (std::isalpha(static_cast<unsigned char>(next)) || next == '_' || next == '*') return true;
+      if (next_ok(rest[kind.size()])) return true;
     }
   }
   return false;
+}
+
+}  // namespace
+
+bool script_uses_tracepoints(std::string_view script_text) {
+  return script_uses(script_text, {"tracepoint:", "t:"},
+                     [](char next) { return std::isalpha(static_cast<unsigned char>(next)) || next == '_' || next == '*'; });
+}
+
+bool script_uses_user_probes(std::string_view script_text) {
+  // usdt:$1:..., usdt::provider:name (with -p), uprobe:/path:f, u:libssl:f
+  return script_uses(script_text, {"usdt:", "U:", "uprobe:", "u:", "uretprobe:", "ur:"},
+                     [](char next) { return std::isspace(static_cast<unsigned char>(next)) == 0 && next != '{'; });
 }
 
 bool tracefs_available(const std::string& sys_root) {

@@ -4,9 +4,11 @@
 // tracefs is mounted when the script needs it, the target PID exists. Each
 // failure is a StartupError whose message says how to fix it.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "source/bpftrace_process.h"
 
@@ -24,8 +26,28 @@ StartupFacts run_startup_checks(const SourceOptions& options);
 
 // CapEff from /proc/self/status text has CAP_SYS_ADMIN or CAP_BPF.
 bool has_bpf_capabilities(std::string_view proc_status_text);
+// CapEff from /proc/self/status text; nullopt when absent or malformed.
+std::optional<uint64_t> effective_capabilities(std::string_view proc_status_text);
+
+// The capabilities bpftrace will lack (it inherits ours) for the run
+// described, each with why it is needed (docs/compatibility.md, "Capabilities").
+struct CapabilityFacts {
+  uint64_t effective = 0;           // CapEff
+  bool non_root = false;            // euid != 0
+  bool target_unreadable = false;   // user probes of --pid, and /proc/PID/exe gave EACCES/EPERM
+  bool target_unsignalable = false; // --pid, and kill(PID, 0) gave EPERM
+};
+struct MissingCapability {
+  std::string name;  // "CAP_KILL"
+  std::string why;
+};
+std::vector<MissingCapability> missing_capabilities(const CapabilityFacts& facts, const BpftraceTraits& traits);
 // The script names a tracepoint probe (tracepoint:... or t:...), which needs tracefs.
 bool script_uses_tracepoints(std::string_view script_text);
+// The script names a probe in user space (usdt:, uprobe:, uretprobe: and their
+// short forms), which with a target PID means reading that process.
+bool script_uses_user_probes(std::string_view script_text);
+
 // /sys/kernel/tracing/events or /sys/kernel/debug/tracing/events under `sys_root`.
 bool tracefs_available(const std::string& sys_root = "/sys");
 // Field 22 of /proc/PID/stat: tells a PID from a later process reusing it.

@@ -92,8 +92,13 @@ std::string cpython_hint(const std::string& version, const std::vector<Positiona
 
 }  // namespace
 
-std::vector<PositionalProbe> positional_probes(std::string_view script) {
-  std::vector<PositionalProbe> probes;
+namespace {
+
+// Calls visit(offset, spec) for each word of the script that may be a probe
+// ("usdt:$1:python:gc__start", "uprobe:/usr/lib/libssl.so.3:SSL_write"),
+// // comments left out.
+template <typename Visit>
+void for_each_probe_word(std::string_view script, Visit visit) {
   size_t i = 0;
   while (i < script.size()) {
     if (script.compare(i, 2, "//") == 0) {  // comment to the end of the line
@@ -108,20 +113,65 @@ std::vector<PositionalProbe> positional_probes(std::string_view script) {
     }
     size_t end = i;
     while (end < script.size() && is_probe_char(script[end])) ++end;
-    const std::vector<std::string> parts = split_colons(script.substr(i, end - i));
+    visit(i, script.substr(i, end - i));
     i = end;
-    if (parts.size() < 3 || parts[1].size() < 2 || parts[1][0] != '$') continue;
-    const std::string& kind = parts[0];
-    const bool usdt = kind == "usdt" || kind == "U";
-    const bool uprobe = kind == "uprobe" || kind == "uretprobe" || kind == "u" || kind == "ur";
-    if (!usdt && !uprobe) continue;
+  }
+}
+
+bool is_usdt_kind(const std::string& kind) { return kind == "usdt" || kind == "U"; }
+bool is_uprobe_kind(const std::string& kind) {
+  return kind == "uprobe" || kind == "uretprobe" || kind == "u" || kind == "ur";
+}
+
+}  // namespace
+
+std::vector<PositionalProbe> positional_probes(std::string_view script) {
+  std::vector<PositionalProbe> probes;
+  for_each_probe_word(script, [&](size_t, std::string_view word) {
+    const std::vector<std::string> parts = split_colons(word);
+    if (parts.size() < 3 || parts[1].size() < 2 || parts[1][0] != '$') return;
+    const bool usdt = is_usdt_kind(parts[0]);
+    if (!usdt && !is_uprobe_kind(parts[0])) return;
     const int positional = std::atoi(parts[1].c_str() + 1);
-    if (positional <= 0) continue;
+    if (positional <= 0) return;
     PositionalProbe probe{positional, usdt, "", parts.back()};
     if (usdt && parts.size() >= 4) probe.provider = parts[2];
     probes.push_back(std::move(probe));
-  }
+  });
   return probes;
+}
+
+std::string with_target_root_paths(std::string_view script, int pid, std::vector<std::string>* rewritten) {
+  std::string out(script);
+  if (pid <= 0) return out;
+  std::vector<std::pair<size_t, std::string>> paths;  // offset in the script, path
+  for_each_probe_word(script, [&](size_t at, std::string_view word) {
+    const std::vector<std::string> parts = split_colons(word);
+    if (parts.size() < 3 || !parts[1].starts_with('/') || parts[1].starts_with("/proc/")) return;
+    if (!is_usdt_kind(parts[0]) && !is_uprobe_kind(parts[0])) return;
+    const auto here = file_id(parts[1]);
+    if (!here || file_id(from_here(pid, parts[1])) != here) return;  // another file there: the user's path stays
+    paths.emplace_back(at + parts[0].size() + 1, parts[1]);
+  });
+  for (auto it = paths.rbegin(); it != paths.rend(); ++it) {
+    out.insert(it->first, fmt::format("/proc/{}/root", pid));
+    if (rewritten != nullptr) rewritten->insert(rewritten->begin(), it->second);
+  }
+  return out;
+}
+
+void resolve_literal_binaries(SourceOptions& options, std::string_view script) {
+  std::vector<std::string> rewritten;
+  std::string text = with_target_root_paths(script, options.target_pid, &rewritten);
+  if (rewritten.empty()) return;
+  for (const std::string& path : rewritten) {
+    spdlog::info("probe binary {} passed to bpftrace as /proc/{}/root{} (with -p and the plain path bpftrace 0.24+ "
+                 "attach its USDT probes twice)",
+                 path, options.target_pid, path);
+  }
+  // bpftrace gets the rewritten script as program text.
+  options.program_text = std::move(text);
+  options.script_path.clear();
 }
 
 std::vector<std::string> mapped_files(int pid) {

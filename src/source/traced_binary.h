@@ -45,4 +45,15 @@ std::string cpython_version(std::string_view path);
 // and the fix. Does nothing without a target PID.
 void resolve_traced_binaries(SourceOptions& options, std::string_view script);
 
+// The other way to name the binary: an absolute path in the script
+// (usdt:/usr/bin/python3.11:python:gc__start). With a target PID, each
+// usdt/uprobe path that the target sees as the same file becomes
+// /proc/PID/root/<path>, as for $1 above: bpftrace 0.24+ given -p and the
+// plain path attach a USDT probe twice, once per spelling, and every event
+// arrives twice (docs/compatibility.md). `rewritten` collects the paths changed.
+std::string with_target_root_paths(std::string_view script, int pid, std::vector<std::string>* rewritten = nullptr);
+// Applies with_target_root_paths to the script of `options`; when it changes
+// anything, bpftrace gets the new text as its program (--program).
+void resolve_literal_binaries(SourceOptions& options, std::string_view script);
+
 }  // namespace bto

@@ -170,6 +170,10 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   // ---- process
   m.family("build_info", "gauge", "Always 1; the version of bpftrace-otel in a label.");
   m.labelled("version", info.version, 1);
+  if (!info.bpftrace_version.empty()) {
+    m.family("bpftrace_info", "gauge", "Always 1; the version of the bpftrace that runs the script in a label.");
+    m.labelled("version", info.bpftrace_version, 1);
+  }
   if (info.start_time_unix_ms > 0) {
     m.gauge("uptime_seconds", "Seconds since the exporter started.",
             seconds_from_ms(std::max<int64_t>(0, now_unix_ms - info.start_time_unix_ms)));
@@ -207,7 +211,14 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   m.counter("bpftrace_stderr_lines_total", "Lines bpftrace wrote to stderr.", get(s.stderr_lines));
   m.counter("bpftrace_oversized_lines_total", "bpftrace stdout lines longer than max_line_bytes, skipped.",
             get(s.oversized_lines));
-  m.counter("bpftrace_lost_events_total", "Events bpftrace reported lost (perf buffer full).", get(d.lost_events));
+  m.counter("bpftrace_lost_events_total",
+            "Events lost in bpftrace's buffers: reported by bpftrace, plus those it leaves out (below).",
+            stats.lost_events_total());
+  m.family("bpftrace_lost_events_unreported_total", "counter",
+           "Lost events bpftrace did not report: on the CPU its counter forgets (0.24+), or left in its ring buffer "
+           "when it exited.");
+  m.labelled("reason", "last_cpu", get(s.lost_unreported));
+  m.labelled("reason", "left_at_exit", get(s.lost_at_exit));
   m.counter("input_bytes_total", "Bytes read from a replayed input (--input); live mode counts stdout bytes.",
             get(stats.bytes_read));
 
@@ -229,6 +240,12 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   m.labelled("reason", "too_many_fields", get(d.dropped_fields));
   m.counter("invalid_utf8_total", "Events whose invalid UTF-8 was replaced by U+FFFD (still delivered).",
             get(d.invalid_utf8));
+  m.counter("escapes_repaired_total",
+            "Lines whose non-ASCII bytes bpftrace escaped as \\uffffffXX, turned back into UTF-8.",
+            get(d.escapes_repaired));
+  m.counter("escapes_unrepairable_total",
+            "Of those, lines where escaped bytes were not UTF-8 (a string cut inside a character): U+FFFD.",
+            get(d.escapes_unrepairable));
 
   // ---- spans
   m.counter("spans_started_total", "Start events that opened a span.", get(c.spans_started));

@@ -22,6 +22,7 @@ struct MetricsInfo {
   int64_t start_time_unix_ms = 0;  // process start; 0: start time and uptime not rendered
   uint64_t queue_capacity = 0;     // BatchOptions::max_queue_size; 0: not rendered
   bool process_metrics = true;     // process_cpu_seconds_total etc. from /proc/self
+  std::string bpftrace_version;    // "0.27.1"; empty: not rendered (replay, or unknown)
 };
 
 // Replaces `out` with the exposition text. Reads atomics only: safe from any

@@ -29,6 +29,13 @@ struct PipelineStats {
   ResourceStats resources;  // per-process resources
   TreeStats tree;        // the console's tree view
   std::atomic<uint64_t> bytes_read{0};
+
+  // Every event lost before it reached us: what bpftrace reported (lost_events
+  // records) plus what it did not (source/loss_tracker.h; bpftrace 0.23+).
+  uint64_t lost_events_total() const noexcept {
+    return decode.lost_events.load(std::memory_order_relaxed) + source.lost_unreported.load(std::memory_order_relaxed) +
+           source.lost_at_exit.load(std::memory_order_relaxed);
+  }
 };
 
 }  // namespace bto

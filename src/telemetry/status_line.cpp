@@ -13,7 +13,7 @@ StatusLine::Snapshot StatusLine::take() const {
   s.events = stats_.decode.events.load(std::memory_order_relaxed);
   s.exported = stats_.exporter.spans_exported.load(std::memory_order_relaxed);
   s.dropped = stats_.exporter.dropped_total();
-  s.lost = stats_.decode.lost_events.load(std::memory_order_relaxed);
+  s.lost = stats_.lost_events_total();
   s.malformed = stats_.decode.malformed_total();
   s.export_failures = stats_.exporter.export_failures.load(std::memory_order_relaxed);
   s.restarts = stats_.source.restarts.load(std::memory_order_relaxed);

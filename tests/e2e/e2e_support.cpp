@@ -278,6 +278,31 @@ std::vector<pid_t> children_of(pid_t pid) {
   return out;
 }
 
+const BpftraceVersionOnPath& bpftrace_version_on_path() {
+  static const BpftraceVersionOnPath version = [] {
+    BpftraceVersionOnPath v;
+    std::string bpftrace;
+    const char* path = std::getenv("PATH");
+    std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+    for (std::string dir; bpftrace.empty() && std::getline(dirs, dir, ':');) {
+      if (!dir.empty() && ::access((dir + "/bpftrace").c_str(), X_OK) == 0) bpftrace = dir + "/bpftrace";
+    }
+    if (bpftrace.empty()) return v;
+    TempDir tmp;
+    Child child = Child::spawn({bpftrace, "--version"}, tmp.path("out"), "");
+    child.wait_for(std::chrono::seconds(20));
+    const std::string text = read_file(tmp.path("out"));  // "bpftrace v0.23.2"
+    const size_t at = text.find(" v");
+    if (at == std::string::npos) return v;
+    std::istringstream numbers(text.substr(at + 2));
+    char dot = 0;
+    numbers >> v.major >> dot >> v.minor;
+    v.text = text.substr(at + 2, text.find_first_of(" \n", at + 2) - at - 2);
+    return v;
+  }();
+  return version;
+}
+
 std::string missing_prerequisite() {
   if (::geteuid() != 0) return "the end-to-end tests need root (bpftrace attaches probes)";
   bool found = false;

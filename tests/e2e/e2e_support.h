@@ -90,6 +90,20 @@ std::vector<int> listening_ports(pid_t pid);
 // The PIDs of `pid`'s children (/proc/PID/task/*/children).
 std::vector<pid_t> children_of(pid_t pid);
 
+// The bpftrace on PATH (the one bpftrace-otel runs), from `bpftrace --version`:
+// {major, minor} and the text ("0.27.1"). Output, messages and capabilities
+// differ between versions (docs/compatibility.md); tests that check them ask.
+struct BpftraceVersionOnPath {
+  int major = 0;
+  int minor = 0;
+  std::string text;
+  bool at_least(int want_major, int want_minor) const {
+    return major > want_major || (major == want_major && minor >= want_minor);
+  }
+};
+// Runs it once per test binary; {0, 0, ""} when it prints no version.
+const BpftraceVersionOnPath& bpftrace_version_on_path();
+
 // Why the e2e tests cannot run here ("" when they can): not root, no bpftrace,
 // tracefs missing and not mountable.
 std::string missing_prerequisite();

@@ -182,14 +182,20 @@ TEST_F(Privilege, without_perfmon_still_works_with_sys_admin) {
   check({"no_perfmon", "-all,+bpf,+sys_admin,+sys_ptrace", false, true, 0, {}});
 }
 
-// Uprobes need CAP_SYS_ADMIN on this kernel (commit ba677dbe77af); bpftrace
-// falls back to tracefs' uprobe_events, which rejects the long event name.
+// Up to bpftrace 0.24 uprobes need CAP_SYS_ADMIN on this kernel (commit
+// ba677dbe77af): bpftrace falls back to tracefs' uprobe_events, which rejects
+// the long event name. 0.25+ (seen on 0.27) attach them with CAP_BPF + CAP_PERFMON.
 TEST_F(Privilege, without_sys_admin_uprobes_fail_naming_it) {
-  check({"no_sys_admin", "-all,+bpf,+perfmon,+sys_ptrace", false, false, 1, {"CAP_SYS_ADMIN"}});
+  if (bpftrace_version_on_path().at_least(0, 25)) {
+    check({"no_sys_admin", "-all,+bpf,+perfmon,+sys_ptrace", false, true, 0, {}});
+  } else {
+    check({"no_sys_admin", "-all,+bpf,+perfmon,+sys_ptrace", false, false, 1, {"CAP_SYS_ADMIN"}});
+  }
 }
 
+// Our pre-flight check: bpftrace 0.25+ would only say "Probe has no valid attach points".
 TEST_F(Privilege, without_sys_ptrace_the_target_cannot_be_read_naming_it) {
-  check({"no_sys_ptrace", "-all,+bpf,+perfmon,+sys_admin", false, false, 1, {"CAP_SYS_PTRACE"}});
+  check({"no_sys_ptrace", "-all,+bpf,+perfmon,+sys_admin", false, false, 2, {"CAP_SYS_PTRACE"}});
 }
 
 // Neither CAP_BPF nor CAP_SYS_ADMIN: our pre-flight check refuses (exit 2).
@@ -205,9 +211,37 @@ TEST_F(Privilege, no_capabilities_preflight_refuses) {
   check({"none", "-all", false, false, 2, {"CAP_BPF", "CAP_SYS_ADMIN"}});
 }
 
-// bpftrace 0.17 refuses any uid but 0, whatever its capabilities.
+// bpftrace 0.17-0.24 refuse any uid but 0, whatever its capabilities;
+// 0.25+ check capabilities instead (and want CAP_DAC_READ_SEARCH and
+// CAP_DAC_OVERRIDE of a non-root user): the message names the one missing.
+// Our pre-flight check names every capability 0.25+ would miss at once.
 TEST_F(Privilege, non_root_with_all_four_capabilities_fails_naming_root) {
-  check({"non_root", "-all,+bpf,+perfmon,+sys_admin,+sys_ptrace", true, false, 1, {"run as root"}});
+  if (bpftrace_version_on_path().at_least(0, 25)) {
+    check({"non_root", "-all,+bpf,+perfmon,+sys_admin,+sys_ptrace", true, false, 2,
+           {"CAP_DAC_READ_SEARCH", "CAP_DAC_OVERRIDE", "CAP_KILL"}});
+  } else {
+    check({"non_root", "-all,+bpf,+perfmon,+sys_admin,+sys_ptrace", true, false, 1, {"run as root"}});
+  }
+}
+
+// What bpftrace 0.25+ want of a non-root user, plus CAP_KILL to see that a
+// root process lives (bpftrace checks with kill(pid, 0)): it works. Older
+// versions refuse any uid but 0.
+TEST_F(Privilege, non_root_with_the_capabilities_bpftrace_checks_works_on_0_25_and_later) {
+  const std::string caps = "-all,+bpf,+perfmon,+sys_admin,+sys_ptrace,+dac_read_search,+dac_override,+kill";
+  if (bpftrace_version_on_path().at_least(0, 25)) {
+    check({"non_root_seven", caps, true, true, 0, {}});
+  } else {
+    check({"non_root_seven", caps, true, false, 1, {"run as root"}});
+  }
+}
+
+// Without CAP_KILL bpftrace 0.25+ would take the root target for dead and
+// stop at once, exit status 0: our pre-flight check names CAP_KILL instead.
+TEST_F(Privilege, non_root_without_kill_is_refused_naming_it_on_0_25_and_later) {
+  if (!bpftrace_version_on_path().at_least(0, 25)) GTEST_SKIP() << "bpftrace before 0.25 refuses non-root anyway";
+  check({"non_root_six", "-all,+bpf,+perfmon,+sys_admin,+sys_ptrace,+dac_read_search,+dac_override", true, false, 2,
+         {"CAP_KILL"}});
 }
 
 TEST_F(Privilege, non_root_without_capabilities_preflight_names_root) {

@@ -96,6 +96,16 @@ TEST(Resource, native_usdt_mode_and_tracer_name) {
   EXPECT_EQ("my-tracer", info.scope_name);
 }
 
+// docs/compatibility.md: which bpftrace produced the spans.
+TEST(Resource, bpftrace_version_when_known) {
+  ResourceOptions o;
+  EXPECT_EQ(nullptr, find(build_resource(o), "bpftrace.version"));  // replay, or unknown
+  o.bpftrace_version = "0.27.1";
+  EXPECT_EQ("0.27.1", find(build_resource(o), "bpftrace.version")->string_value);
+  o.resource_attributes = "bpftrace.version=mine";  // the user's word wins, as for every detected attribute
+  EXPECT_EQ("mine", find(build_resource(o), "bpftrace.version")->string_value);
+}
+
 // The process attributes moved to the resource stage (tests/resource/).
 TEST(Resource, names_the_host_and_os) {
   ResourceOptions o;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <vector>
 
 #include "source/child_process.h"
 #include "source/helpers/test_support.h"
@@ -53,6 +55,67 @@ TEST(ProcessStartTime, tells_live_processes_from_gone_ones) {
   child->wait_for(std::chrono::seconds(5));
   child.reset();
   EXPECT_FALSE(process_start_time(pid).has_value());
+}
+
+}  // namespace
+}  // namespace bto
+
+namespace bto {
+namespace {
+
+TEST(ScriptUsesUserProbes, finds_usdt_and_uprobes_not_mentions) {
+  EXPECT_TRUE(script_uses_user_probes("usdt:$1:demo:http_request_start { }"));
+  EXPECT_TRUE(script_uses_user_probes("BEGIN {}\nusdt::demo:x { }"));
+  EXPECT_TRUE(script_uses_user_probes("tracepoint:a:b {}\nuprobe:/usr/lib/libssl.so.3:SSL_read {}"));
+  EXPECT_TRUE(script_uses_user_probes("uretprobe:libssl:SSL_do_handshake {}"));
+  EXPECT_TRUE(script_uses_user_probes("u:libc:malloc, ur:libc:free {}"));
+  EXPECT_FALSE(script_uses_user_probes("tracepoint:syscalls:sys_enter_connect { printf(\"usdt:x\"); }"));
+  EXPECT_FALSE(script_uses_user_probes("// usdt:$1:demo:x\nBEGIN { }"));
+  EXPECT_FALSE(script_uses_user_probes("BEGIN { $u = 1; }"));
+}
+
+}  // namespace
+}  // namespace bto
+
+namespace bto {
+namespace {
+
+std::vector<std::string> names(const std::vector<MissingCapability>& missing) {
+  std::vector<std::string> out;
+  for (const auto& m : missing) out.push_back(m.name);
+  return out;
+}
+
+constexpr uint64_t cap(int n) { return uint64_t{1} << n; }
+constexpr uint64_t kFour = cap(39) | cap(38) | cap(21) | cap(19);  // BPF, PERFMON, SYS_ADMIN, SYS_PTRACE
+
+TEST(MissingCapabilities, by_version_and_user) {
+  const BpftraceTraits old_bpftrace = traits_of(BpftraceVersion{0, 23});
+  const BpftraceTraits new_bpftrace = traits_of(BpftraceVersion{0, 27});
+  // Root with everything: nothing missing on any version.
+  EXPECT_TRUE(missing_capabilities({~uint64_t{0}, false, false, false}, new_bpftrace).empty());
+  // A target we may not read: CAP_SYS_PTRACE on every version.
+  EXPECT_EQ(names(missing_capabilities({kFour, false, true, false}, old_bpftrace)),
+            std::vector<std::string>{"CAP_SYS_PTRACE"});
+  // A target we may not signal: only 0.25+ care (kill(PID, 0) liveness).
+  EXPECT_TRUE(missing_capabilities({kFour, false, false, true}, old_bpftrace).empty());
+  EXPECT_EQ(names(missing_capabilities({kFour, false, false, true}, new_bpftrace)),
+            std::vector<std::string>{"CAP_KILL"});
+  // Non-root with the four: 0.25+ also want both DAC capabilities (and CAP_KILL for root's process).
+  EXPECT_EQ(names(missing_capabilities({kFour, true, false, true}, new_bpftrace)),
+            (std::vector<std::string>{"CAP_KILL", "CAP_DAC_READ_SEARCH", "CAP_DAC_OVERRIDE"}));
+  // ... and CAP_BPF + CAP_PERFMON unless CAP_SYS_ADMIN.
+  EXPECT_EQ(names(missing_capabilities({cap(1) | cap(2), true, false, false}, new_bpftrace)),
+            (std::vector<std::string>{"CAP_BPF", "CAP_PERFMON"}));
+  EXPECT_TRUE(missing_capabilities({cap(1) | cap(2) | cap(21), true, false, false}, new_bpftrace).empty());
+  // Before 0.25 bpftrace refuses non-root itself (its message is diagnosed): nothing asked here.
+  EXPECT_TRUE(missing_capabilities({kFour, true, false, false}, old_bpftrace).empty());
+}
+
+TEST(EffectiveCapabilities, parses_cap_eff) {
+  EXPECT_EQ(effective_capabilities("CapInh:\t0\nCapEff:\t000001ffffffffff\n"), 0x1ffffffffffULL);
+  EXPECT_EQ(effective_capabilities("CapPrm:\t0\n"), std::nullopt);
+  EXPECT_EQ(effective_capabilities("CapEff:\tzz\n"), std::nullopt);
 }
 
 }  // namespace

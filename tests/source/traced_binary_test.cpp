@@ -161,5 +161,44 @@ TEST_F(TracedBinaryResolve, uprobes_on_an_unmapped_library_only_warn_and_no_pid_
   EXPECT_NO_THROW(resolve_traced_binaries(options, "usdt:$1:python:gc__start { }"));
 }
 
+// The binary named in the script itself: with -p, bpftrace 0.24+ attached a
+// USDT probe twice for a plain path (0.27.1: 20 events for 10 requests), once
+// for /proc/PID/root/<path> (10 for 10), on 0.17 and 0.23 both give 10.
+TEST_F(TracedBinaryResolve, a_path_in_the_script_becomes_the_targets_root_path) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const std::string root = "/proc/" + std::to_string(::getpid()) + "/root";
+  const std::string script = "// usdt:" + self + ":x:y in a comment stays\nusdt:" + self +
+                             ":libstdcxx:throw { }\nuprobe:" + self + ":main, ur:" + self +
+                             ":main { }\ntracepoint:syscalls:sys_enter_openat { printf(\"usdt\"); }\n"
+                             "usdt:/nonexistent/bin:p:n { }\nusdt:$1:p:n { }\n";
+  std::vector<std::string> rewritten;
+  const std::string out = with_target_root_paths(script, ::getpid(), &rewritten);
+  EXPECT_EQ(out, "// usdt:" + self + ":x:y in a comment stays\nusdt:" + root + self + ":libstdcxx:throw { }\nuprobe:" +
+                     root + self + ":main, ur:" + root + self +
+                     ":main { }\ntracepoint:syscalls:sys_enter_openat { printf(\"usdt\"); }\n"
+                     "usdt:/nonexistent/bin:p:n { }\nusdt:$1:p:n { }\n");
+  EXPECT_EQ(rewritten, (std::vector<std::string>{self, self, self}));
+  // Already through a root, or no target: unchanged.
+  EXPECT_EQ(with_target_root_paths(out, ::getpid()), out);
+  EXPECT_EQ(with_target_root_paths(script, 0), script);
+}
+
+TEST_F(TracedBinaryResolve, a_script_file_with_a_rewritten_path_is_passed_as_program_text) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  SourceOptions options;
+  options.target_pid = ::getpid();
+  options.script_path = (dir_ / "x.bt").string();
+  resolve_literal_binaries(options, "usdt:" + self + ":libstdcxx:throw { }");
+  EXPECT_TRUE(options.script_path.empty());
+  EXPECT_EQ(options.program_text, "usdt:/proc/" + std::to_string(::getpid()) + "/root" + self + ":libstdcxx:throw { }");
+  // Nothing to change: the script file stays.
+  SourceOptions plain;
+  plain.target_pid = ::getpid();
+  plain.script_path = (dir_ / "y.bt").string();
+  resolve_literal_binaries(plain, "usdt:$1:libstdcxx:throw { }");
+  EXPECT_EQ(plain.script_path, (dir_ / "y.bt").string());
+  EXPECT_TRUE(plain.program_text.empty());
+}
+
 }  // namespace
 }  // namespace bto

@@ -132,7 +132,8 @@ void fill(PipelineStats& s) {
   for (auto* a : {&s.decode.lines, &s.decode.documents, &s.decode.events, &s.decode.ignored_records,
                   &s.decode.lost_events, &s.decode.malformed_json, &s.decode.not_an_object,
                   &s.decode.missing_event, &s.decode.wrong_type_fields, &s.decode.invalid_utf8,
-                  &s.decode.oversized, &s.decode.dropped_fields}) {
+                  &s.decode.oversized, &s.decode.dropped_fields, &s.decode.escapes_repaired,
+                  &s.decode.escapes_unrepairable}) {
     a->store(next++);
   }
   s.decode.wrong_type.store(s.decode.wrong_type_fields.load() + 7);  // 7 events rejected, the rest fields
@@ -153,7 +154,8 @@ void fill(PipelineStats& s) {
   s.exporter.last_export_success_unix_ms.store(1'700'000'000'500);
   s.exporter.last_export_failure_unix_ms.store(1'700'000'000'250);
   for (auto* a : {&s.source.starts, &s.source.restarts, &s.source.stdout_bytes, &s.source.stdout_lines,
-                  &s.source.message_lines, &s.source.stderr_lines, &s.source.oversized_lines}) {
+                  &s.source.message_lines, &s.source.stderr_lines, &s.source.oversized_lines,
+                  &s.source.lost_unreported, &s.source.lost_at_exit}) {
     a->store(next++);
   }
   s.source.last_exit_code.store(137);
@@ -229,7 +231,11 @@ TEST(MetricsText, values_equal_the_atomics) {
       {"bpftrace_otel_documents_total", d.documents},
       {"bpftrace_otel_events_total", d.events},
       {"bpftrace_otel_records_ignored_total", d.ignored_records},
-      {"bpftrace_otel_bpftrace_lost_events_total", d.lost_events},
+      {"bpftrace_otel_bpftrace_lost_events_total", d.lost_events + s.lost_unreported + s.lost_at_exit},
+      {R"(bpftrace_otel_bpftrace_lost_events_unreported_total{reason="last_cpu"})", s.lost_unreported},
+      {R"(bpftrace_otel_bpftrace_lost_events_unreported_total{reason="left_at_exit"})", s.lost_at_exit},
+      {"bpftrace_otel_escapes_repaired_total", d.escapes_repaired},
+      {"bpftrace_otel_escapes_unrepairable_total", d.escapes_unrepairable},
       {R"(bpftrace_otel_malformed_lines_total{kind="malformed_json"})", d.malformed_json},
       {R"(bpftrace_otel_malformed_lines_total{kind="not_an_object"})", d.not_an_object},
       {R"(bpftrace_otel_malformed_lines_total{kind="missing_event"})", d.missing_event},
@@ -296,7 +302,8 @@ TEST(MetricsText, values_equal_the_atomics) {
   std::set<std::string> rendered;
   for (const auto& [series, value] : p.samples) rendered.insert(value);
   for (uint64_t v = 1001; v < stats.bytes_read.load(); ++v) {
-    if (v == d.wrong_type) continue;  // rendered as wrong_type - wrong_type_fields
+    if (v == d.wrong_type) continue;   // rendered as wrong_type - wrong_type_fields
+    if (v == d.lost_events) continue;  // rendered within bpftrace_lost_events_total
     EXPECT_TRUE(rendered.count(std::to_string(v))) << "an atomic with value " << v << " is not rendered";
   }
 }
@@ -350,6 +357,20 @@ TEST(MetricsText, label_values_are_escaped) {
       << text;
   const Parsed p = parse(text);
   EXPECT_TRUE(p.errors.empty()) << ::testing::PrintToString(p.errors);
+}
+
+TEST(MetricsText, bpftrace_version_is_an_info_gauge) {
+  PipelineStats stats;
+  MetricsInfo info = fixed_info();
+  std::string text;
+  render_metrics(stats, info, kNow, text);
+  EXPECT_EQ(text.find("bpftrace_otel_bpftrace_info"), std::string::npos);  // replay, or unknown
+  info.bpftrace_version = "0.27.1";
+  render_metrics(stats, info, kNow, text);
+  EXPECT_NE(text.find("# TYPE bpftrace_otel_bpftrace_info gauge\nbpftrace_otel_bpftrace_info{version=\"0.27.1\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_TRUE(parse(text).errors.empty());
 }
 
 TEST(MetricsText, optional_facts_are_left_out_when_unknown) {
