@@ -10,12 +10,22 @@
 # loses there are not caused by us.
 #
 #   sudo scripts/bench-live.sh [BUILD_DIR] [REQUESTS] [CONCURRENCY] [bpftrace-otel options...]
+#
+# BTO_LIVE_SCRIPT picks the script (default examples/scripts/all.bt; e.g.
+# examples/scripts/paired/all.bt), BTO_LIVE_MIX the demo-loadgen --mix;
+# BTO_LIVE_BASELINE=0 skips the bpftrace-alone baseline (for alternating runs).
+# Besides CPU per event it prints CPU per request (bpftrace, ours, both) and
+# our wake-ups: voluntary context switches of each of our threads over the load
+# window (a thread that blocks in poll, read, a futex or a timed wait and is
+# woken again), per 1000 events.
 set -euo pipefail
 BUILD_DIR=$(realpath "${1:-build}")
 REQUESTS=${2:-200000}
 CONCURRENCY=${3:-32}
 shift $(( $# < 3 ? $# : 3 ))
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SCRIPT=$(realpath "${BTO_LIVE_SCRIPT:-$ROOT/examples/scripts/all.bt}")
+MIX=${BTO_LIVE_MIX:-items:4,error,notfound,orders}
 if [[ $(id -u) -ne 0 ]]; then echo "bench-live.sh: needs root (bpftrace)" >&2; exit 2; fi
 WORK=$(mktemp -d /tmp/bto-live.XXXXXX)
 PIDS=()
@@ -27,6 +37,13 @@ trap cleanup EXIT
 
 ticks() { # utime+stime of PID in clock ticks
   awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+# "name:switches ..." for every thread of PID: voluntary context switches (wake-ups)
+switches() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    printf '%s:%s ' "$(tr ' ' _ < "$task/comm")#${task##*/}" "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$task/status")"
+  done
 }
 HZ=$(getconf CLK_TCK)
 
@@ -50,12 +67,15 @@ wait_attached() {
 }
 run_load() {
   "$BUILD_DIR/examples/bin/demo-loadgen" --port "$SERVER_PORT" --requests "$REQUESTS" \
-      --concurrency "$CONCURRENCY" --mix items:4,error,notfound,orders > "$1"
+      --concurrency "$CONCURRENCY" --mix "$MIX" > "$1"
   sleep 1  # let the last events drain through
 }
 
+requests_of() { sed -n 's/^{"total":\([0-9]*\).*/\1/p' "$1"; }
+echo "script: ${SCRIPT#"$ROOT"/}, mix $MIX, $REQUESTS requests, $CONCURRENCY connections"
+if [[ ${BTO_LIVE_BASELINE:-1} != 0 ]]; then
 # ---- baseline: bpftrace alone (same argv as bpftrace-otel builds, see bpftrace_command.cpp)
-bpftrace -f json -B line -p "$SERVER" "$ROOT/examples/scripts/all.bt" > "$WORK/alone.jsonl" 2> "$WORK/alone.err" &
+bpftrace -f json -B line -p "$SERVER" "$SCRIPT" > "$WORK/alone.jsonl" 2> "$WORK/alone.err" &
 ALONE=$!; PIDS+=("$ALONE")
 wait_attached "$ALONE"
 a0=$(ticks "$ALONE"); ta0=$(date +%s.%N)
@@ -67,15 +87,17 @@ read -r ALONE_EVENTS ALONE_LOST < <(awk '
   /"type": *"(printf|value)"/ { events++ }
   /"type": *"lost_events"/ { if (match($0, /"events": *[0-9]+/)) { s = substr($0, RSTART, RLENGTH); sub(/.*: */, "", s); lost += s } }
   END { print events + 0, lost + 0 }' "$WORK/alone.jsonl")
-awk -v a="$((a1 - a0))" -v hz="$HZ" -v ev="$ALONE_EVENTS" -v lost="$ALONE_LOST" \
+awk -v a="$((a1 - a0))" -v hz="$HZ" -v ev="$ALONE_EVENTS" -v lost="$ALONE_LOST" -v req="$(requests_of "$WORK/loadgen-alone.json")" \
     -v wall="$(echo "$ta1 - $ta0" | bc)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
   printf "baseline (bpftrace alone, JSON to a file): events=%d in %.1f s (%.0f events/s), load avg %s\n", ev, wall, ev / wall, load;
-  printf "  bpftrace      CPU %.2f s = %.3f us/event\n", a / hz, a / hz * 1e6 / (ev > 0 ? ev : 1);
+  printf "  bpftrace      CPU %.2f s = %.3f us/event = %.2f us/request (%d requests)\n", a / hz, a / hz * 1e6 / (ev > 0 ? ev : 1), a / hz * 1e6 / (req > 0 ? req : 1), req;
   printf "  bpftrace lost events = %d (%.1f%% of events + lost)\n", lost, 100 * lost / (ev + lost > 0 ? ev + lost : 1);
 }'
 
+fi
+
 # ---- through bpftrace-otel
-"$BUILD_DIR/bpftrace-otel" --mode native-usdt --script "$ROOT/examples/scripts/all.bt" --pid "$SERVER" \
+"$BUILD_DIR/bpftrace-otel" --mode native-usdt --script "$SCRIPT" --pid "$SERVER" \
     --endpoint "http://127.0.0.1:$PORT/v1/traces" --service-name demo-server "$@" > "$WORK/bto.log" 2>&1 &
 OURS=$!; PIDS+=("$OURS")
 BPFTRACE=""
@@ -87,9 +109,9 @@ done
 [[ -n $BPFTRACE ]] || { echo "bpftrace did not start"; cat "$WORK/bto.log"; exit 1; }
 wait_attached "$BPFTRACE"
 
-b0=$(ticks "$BPFTRACE"); o0=$(ticks "$OURS"); t0=$(date +%s.%N)
+b0=$(ticks "$BPFTRACE"); o0=$(ticks "$OURS"); t0=$(date +%s.%N); s0=$(switches "$OURS")
 run_load "$WORK/loadgen.json"
-b1=$(ticks "$BPFTRACE"); o1=$(ticks "$OURS"); t1=$(date +%s.%N)
+b1=$(ticks "$BPFTRACE"); o1=$(ticks "$OURS"); t1=$(date +%s.%N); s1=$(switches "$OURS")
 
 kill -INT "$OURS"; wait "$OURS" || true
 kill -INT "$RECEIVER"; wait "$RECEIVER" || true
@@ -101,12 +123,20 @@ EVENTS=$(field events); LOST=$(field bpftrace_lost_events); EXPORTED=$(field exp
 RECEIVED=$(sed -n 's/.*received spans=\([0-9]*\).*/\1/p' "$WORK/receiver.out")
 awk -v b="$((b1 - b0))" -v o="$((o1 - o0))" -v hz="$HZ" -v ev="$EVENTS" -v lost="$LOST" \
     -v exported="$EXPORTED" -v rec="$RECEIVED" -v wall="$(echo "$t1 - $t0" | bc)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
-    -v lg="$(cat "$WORK/loadgen.json")" 'BEGIN {
-  bus = b / hz * 1e6 / ev; ous = o / hz * 1e6 / ev;
+    -v lg="$(cat "$WORK/loadgen.json")" -v req="$(requests_of "$WORK/loadgen.json")" -v s0="$s0" -v s1="$s1" 'BEGIN {
+  bus = b / hz * 1e6 / ev; ous = o / hz * 1e6 / ev; req = req > 0 ? req : 1;
   printf "live: events=%d in %.1f s (%.0f events/s), load avg %s\n", ev, wall, ev / wall, load;
-  printf "  bpftrace      CPU %.2f s = %.3f us/event\n", b / hz, bus;
-  printf "  bpftrace-otel CPU %.2f s = %.3f us/event\n", o / hz, ous;
-  printf "  ratio ours/bpftrace = %.1f%% (target <= 5%%)\n", 100 * ous / bus;
+  printf "  bpftrace      CPU %.2f s = %.3f us/event = %.2f us/request\n", b / hz, bus, b / hz * 1e6 / req;
+  printf "  bpftrace-otel CPU %.2f s = %.3f us/event = %.2f us/request\n", o / hz, ous, o / hz * 1e6 / req;
+  printf "  both          %.2f us/request (%d requests, %.2f events/request)\n", (b + o) / hz * 1e6 / req, req, ev / req;
+  printf "  ratio ours/bpftrace = %.1f%%\n", 100 * ous / bus;
+  n = split(s0, before, " "); split(s1, after, " "); total = 0; line = "";
+  for (i = 1; i <= n; i++) {
+    split(before[i], x, ":"); split(after[i], y, ":");
+    if (x[1] != y[1]) continue;
+    d = y[2] - x[2]; total += d; line = line sprintf(" %s=%d", x[1], d);
+  }
+  printf "  our wake-ups (voluntary context switches) %d = %.1f per 1000 events:%s\n", total, 1000 * total / ev, line;
   printf "  bpftrace lost events = %d (%.1f%% of events + lost); spans exported=%d received=%d\n", lost, 100 * lost / (ev + lost), exported, rec;
   printf "  loadgen: %s\n", lg;
 }'

@@ -6,6 +6,7 @@
 #   scripts/demo.sh              live demo (root: bpftrace needs it)
 #   scripts/demo.sh --replay     replay the recorded stream in tests/data instead
 #   DEMO_REQUESTS=100 scripts/demo.sh
+#   DEMO_SCRIPT=examples/scripts/all.bt scripts/demo.sh   start/end events (and the caller's traceparent)
 #   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 scripts/demo.sh   send to a collector
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,8 +47,11 @@ port=$(cat "$workdir/port")
 echo "== demo-server pid $server_pid listening on 127.0.0.1:$port"
 
 # The script's probes name the binary as $1 (after --); --pid restricts them to this process.
+# paired/all.bt pairs each operation in the kernel and prints it once (about half of
+# bpftrace's events; docs/performance.md); DEMO_SCRIPT=examples/scripts/all.bt prints
+# start and end events and continues the load generator's traceparent.
 OTEL_SERVICE_NAME=${OTEL_SERVICE_NAME:-demo-server} \
-  "$BUILD_DIR/bpftrace-otel" --script examples/scripts/all.bt --pid "$server_pid" \
+  "$BUILD_DIR/bpftrace-otel" --script "${DEMO_SCRIPT:-examples/scripts/paired/all.bt}" --pid "$server_pid" \
   -- "$(realpath "$server_bin")" 2> >(tee "$workdir/exporter.log" >&2) &
 exporter_pid=$!
 attached=0

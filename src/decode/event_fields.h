@@ -67,6 +67,16 @@ simdjson::error_code EventFields::append(std::string_view key, simdjson::ondeman
   out.string_value = {};
   switch (type) {
     case od::json_type::number: {
+      // Nearly every number bpftrace prints is a signed 64-bit integer (ids,
+      // nsecs, tid, status): get_int64 parses it in about half the
+      // instructions of get_number's classification. A failed attempt does
+      // not move the iterator, so other numbers take the general path below.
+      if (value.get_int64().get(out.int_value) == simdjson::SUCCESS) {
+        out.type = ValueType::kInt;
+        ++count_;
+        return simdjson::SUCCESS;
+      }
+      out.int_value = 0;
       od::number number;
       error_code error = value.get_number().get(number);
       if (error) {

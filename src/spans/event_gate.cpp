@@ -2,12 +2,14 @@
 
 #include <time.h>
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "common/log.h"
+#include "spans/attribute_keys.h"
 
 namespace bto {
 namespace {
@@ -53,24 +55,32 @@ struct EventGate::State {
   NowFn now;
   std::unordered_map<std::string, FamilyPhases, StringHash, std::equal_to<>> families;
   std::vector<std::string> suspects;  // families with ends and no start, not yet warned about
-  // The family of the previous event: streams come in runs of a few families.
-  std::string_view last_family;
-  FamilyPhases* last_phases = nullptr;
+  // The families of the last few events, looked at before the map: streams
+  // interleave a handful of families (a request and its children), so one
+  // remembered family missed on most events and each miss hashed the name.
+  struct Recent {
+    std::string_view family;  // the map's key: stable (node-based map)
+    FamilyPhases* phases = nullptr;
+  };
+  std::array<Recent, 8> recent{};
+  size_t recent_next = 0;
   RateLimitedLog long_name_log;
 
   State(const EventGateOptions& o, EventSink& n, EventGateStats& s, NowFn fn)
       : options(o), next(n), stats(s), now(fn != nullptr ? fn : &monotonic_ns) {}
 
   FamilyPhases* phases_of(std::string_view family) {
-    if (last_phases != nullptr && family == last_family) return last_phases;
+    for (const Recent& seen : recent) {
+      if (seen.phases != nullptr && same_key(seen.family, family)) return seen.phases;
+    }
     auto it = families.find(family);
     if (it == families.end()) {
       if (families.size() >= options.max_families) return nullptr;
       it = families.emplace(std::string(family), FamilyPhases{}).first;
     }
-    last_family = it->first;  // the map's key: stable (node-based map)
-    last_phases = &it->second;
-    return last_phases;
+    recent[recent_next] = {it->first, &it->second};
+    recent_next = (recent_next + 1) % recent.size();
+    return &it->second;
   }
 
   void note(const Event& event) {

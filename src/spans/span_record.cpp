@@ -17,7 +17,7 @@ std::string_view utf8_prefix(std::string_view text, size_t max_bytes) noexcept {
 
 Attribute* AttributeList::slot_for(std::string_view key, AttrType type, bool reserved, bool from_event) {
   for (size_t i = 0; i < size_; ++i) {
-    if (slots_[i].key == key) {
+    if (same_key(slots_[i].key, key)) {
       slots_[i].type = type;
       return &slots_[i];
     }
@@ -29,7 +29,7 @@ Attribute* AttributeList::slot_for(std::string_view key, AttrType type, bool res
   if (size_ == slots_.size()) slots_.emplace_back();
   Attribute& slot = slots_[size_];
   // A pooled record usually sees the same keys in the same order again.
-  if (slot.key != key &&
+  if (!same_key(slot.key, key) &&
       !intern_attribute_key(key, slot.key, from_event ? KeySource::kEvent : KeySource::kCode)) {
     if (!reserved) {
       ++dropped_;
@@ -94,7 +94,7 @@ void AttributeList::set_bool(std::string_view key, bool value, bool from_event) 
 
 const Attribute* AttributeList::find(std::string_view key) const noexcept {
   for (size_t i = 0; i < size_; ++i) {
-    if (slots_[i].key == key) return &slots_[i];
+    if (same_key(slots_[i].key, key)) return &slots_[i];
   }
   return nullptr;
 }

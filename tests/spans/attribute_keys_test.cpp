@@ -24,6 +24,41 @@ TEST(AttributeKeys, same_key_gives_the_same_stored_view) {
   EXPECT_NE(first.data(), key.data());  // a copy, not the caller's bytes
 }
 
+// same_key compares 8, 4 or 1 bytes at a time depending on the length: a
+// difference at any position of any length up to 40 must be seen.
+TEST(AttributeKeys, same_key_sees_a_difference_at_every_position) {
+  for (size_t length = 0; length <= 40; ++length) {
+    const std::string key(length, 'k');
+    std::string other = key;  // another buffer
+    EXPECT_TRUE(same_key(key, other)) << length;
+    EXPECT_FALSE(same_key(key, key + "k")) << length;
+    for (size_t at = 0; at < length; ++at) {
+      other = key;
+      other[at] = 'x';
+      EXPECT_FALSE(same_key(key, other)) << length << " " << at;
+    }
+  }
+}
+
+// The per-thread cache in front of the store is direct-mapped: keys that share
+// a cache slot evict each other but each still gets its own stored view.
+TEST(AttributeKeys, keys_evicting_each_other_from_the_cache_stay_distinct) {
+  std::vector<std::string_view> views;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 2000; ++i) {
+      const std::string key = "evict." + std::to_string(i) + ".key";
+      std::string_view out;
+      ASSERT_TRUE(intern_attribute_key(key, out));
+      ASSERT_EQ(out, key);
+      if (round == 0) {
+        views.push_back(out);
+      } else {
+        ASSERT_EQ(out.data(), views[static_cast<size_t>(i)].data()) << key;
+      }
+    }
+  }
+}
+
 TEST(AttributeKeys, overlong_keys_are_refused_and_the_attribute_dropped) {
   std::string_view out;
   EXPECT_FALSE(intern_attribute_key(std::string(kMaxAttributeKeyBytes + 1, 'k'), out));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "spans/correlator.h"
+#include "spans/trace_context.h"
 #include "spans_test_util.h"
 
 namespace bto {
@@ -36,6 +37,38 @@ CorrelatorOptions with_sampler(SamplerKind kind, double ratio = 1.0) {
 }
 
 // ---- trace context ------------------------------------------------------------
+
+// The ids are decoded 8 digits at a time (trace_context.cpp): every byte value
+// at every digit position of both ids is accepted exactly when it is a
+// lowercase hex digit, and then decodes to that digit.
+TEST(TraceContext, every_byte_at_every_id_digit_is_checked) {
+  const std::string base = traceparent(kTrace, kParent);
+  const std::string lower = "0123456789abcdef";
+  for (size_t at = 3; at < 52; ++at) {
+    if (at == 35) continue;  // the '-' between the ids
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string text = base;
+      text[at] = static_cast<char>(byte);
+      RemoteContext context;
+      const size_t digit = lower.find(static_cast<char>(byte));
+      const bool valid = byte != 0 && digit != std::string::npos;
+      ASSERT_EQ(parse_traceparent(text, context), valid) << "position " << at << " byte " << byte;
+      if (!valid) continue;
+      const std::string decoded = hex(context.trace_id) + "-" + hex(context.span_id);
+      ASSERT_EQ(decoded, text.substr(3, 49)) << "position " << at << " byte " << byte;
+    }
+  }
+}
+
+TEST(TraceContext, ids_with_every_digit_decode_exactly) {
+  const std::string trace = "0123456789abcdeffedcba9876543210";
+  const std::string span = "a0b1c2d3e4f59687";
+  RemoteContext context;
+  ASSERT_TRUE(parse_traceparent(traceparent(trace, span, "00"), context));
+  EXPECT_EQ(hex(context.trace_id), trace);
+  EXPECT_EQ(hex(context.span_id), span);
+  EXPECT_FALSE(context.sampled);
+}
 
 TEST(TraceContext, traceparent_continues_the_callers_trace) {
   Harness h;
