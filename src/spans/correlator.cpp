@@ -15,6 +15,7 @@
 
 #include "common/counter.h"
 #include "common/log.h"
+#include "spans/family_table.h"
 #include "spans/flat_index.h"
 #include "spans/handlers/field_util.h"
 #include "spans/held_ends.h"
@@ -103,13 +104,11 @@ class CorrelatorImpl final : public Correlator {
         max_open_(std::max<size_t>(options.max_open_spans, 1)),
         pack_above_(options.pack_open_spans_above),
         timeout_ns_(static_cast<uint64_t>(std::max<int64_t>(options.span_timeout.count(), 0))),
-        nesting_families_(options.nesting_families),
-        max_families_(options.max_families),
-        handlers_(handlers),
         budget_(pool.budget()),
         clock_(clock),
         stats_(stats),
         emitter_(options.limits, options.sampler, pool, sink, stats),
+        families_(handlers, options.nesting_families, options.max_families, stats),
         parents_(open_ids_, open_nests_, options.auto_nesting, emitter_.sampler(), stats),
         held_(options, clock, emitter_, parents_, stats),
         recorded_(emitter_, stats) {}
@@ -122,10 +121,10 @@ class CorrelatorImpl final : public Correlator {
   }
 
   void on_event(const Event& event) override {
-    const FamilyInfo* family = family_of(event.family);
+    const FamilyInfo* family = families_.find(event.family);
     if (family == nullptr) {
       bump(stats_.families_rejected);
-      family_log_.warn("{} event families, all in use (max_families): event {} dropped", junk_families_,
+      family_log_.warn("{} event families, all in use (max_families): event {} dropped", families_.junk_count(),
                        quote_bytes(event.name));
       return;
     }
@@ -170,86 +169,6 @@ class CorrelatorImpl final : public Correlator {
   }
 
  private:
-  // ---- families -------------------------------------------------------------
-
-  // Families come from untrusted input: each is resolved once and remembered.
-  // Built-in and configured families are reserved (always accepted); up to
-  // max_families others are kept, and a new one beyond that replaces the
-  // least recently used family without open spans (among the few least
-  // recently used), else its events are dropped and counted. nullptr: dropped.
-  const FamilyInfo* family_of(std::string_view family) {
-    if (last_family_info_ != nullptr && last_family_ == family) return last_family_info_;
-    return find_family(family);
-  }
-
-  // Out of line: the hot path above is one compare (the last event's family).
-  [[gnu::noinline]] const FamilyInfo* find_family(std::string_view family) {
-    FamilyInfo* info = families_.find(family);
-    if (info == nullptr) {
-      info = add_family(family);
-      if (info == nullptr) return nullptr;
-    } else if (!info->reserved) {
-      lru_touch(*info);
-    }
-    last_family_.assign(family);
-    last_family_info_ = info;
-    return info;
-  }
-
-  FamilyInfo* add_family(std::string_view family) {
-    EventHandler& handler = handlers_.handler_for(family);
-    const bool reserved = !handlers_.is_generic(handler);
-    if (!reserved && junk_families_ >= max_families_ && !replace_unused_family()) return nullptr;
-    FamilyInfo fresh;
-    fresh.name.assign(family);
-    fresh.handler = &handler;
-    fresh.key_fields = handler.key_fields();
-    fresh.nests = std::find(nesting_families_.begin(), nesting_families_.end(), family) != nesting_families_.end();
-    fresh.reserved = reserved;
-    families_.insert(family, fresh);
-    FamilyInfo* info = families_.find(family);
-    if (!reserved) {
-      ++junk_families_;
-      lru_push_front(*info);
-    }
-    return info;
-  }
-
-  // How far from the least recently used end a replacement is looked for:
-  // bounds the cost of a flood of new families while all are in use.
-  static constexpr int kReplaceScan = 16;
-
-  bool replace_unused_family() {
-    FamilyInfo* candidate = lru_tail_;
-    for (int i = 0; i < kReplaceScan && candidate != nullptr; ++i, candidate = candidate->lru_prev) {
-      if (candidate->users != 0) continue;
-      lru_unlink(*candidate);
-      --junk_families_;
-      bump(stats_.families_replaced);
-      if (last_family_info_ == candidate) last_family_info_ = nullptr;
-      families_.erase(std::string_view(candidate->name));
-      return true;
-    }
-    return false;
-  }
-
-  void lru_push_front(FamilyInfo& info) noexcept {
-    info.lru_prev = nullptr;
-    info.lru_next = lru_head_;
-    (lru_head_ != nullptr ? lru_head_->lru_prev : lru_tail_) = &info;
-    lru_head_ = &info;
-  }
-  void lru_unlink(FamilyInfo& info) noexcept {
-    (info.lru_prev != nullptr ? info.lru_prev->lru_next : lru_head_) = info.lru_next;
-    (info.lru_next != nullptr ? info.lru_next->lru_prev : lru_tail_) = info.lru_prev;
-    info.lru_prev = info.lru_next = nullptr;
-  }
-  void lru_touch(FamilyInfo& info) noexcept {
-    if (lru_head_ == &info) return;
-    lru_unlink(info);
-    lru_push_front(info);
-  }
-
   // ---- event phases -------------------------------------------------------
 
   void on_start(const Event& event, const FamilyInfo& family) {
@@ -585,20 +504,12 @@ class CorrelatorImpl final : public Correlator {
   const size_t max_open_;
   const size_t pack_above_;
   const uint64_t timeout_ns_;
-  const std::vector<std::string> nesting_families_;
-  const size_t max_families_;
-  HandlerRegistry& handlers_;
   MemoryBudget* budget_;  // null: no byte accounting
   TimestampConverter& clock_;
   CorrelatorStats& stats_;
   SpanEmitter emitter_;
 
-  RecyclingMap<std::string, FamilyInfo, TransparentStringHash> families_;
-  size_t junk_families_ = 0;  // families_ that are not reserved
-  FamilyInfo* lru_head_ = nullptr;
-  FamilyInfo* lru_tail_ = nullptr;
-  std::string last_family_;
-  FamilyInfo* last_family_info_ = nullptr;
+  FamilyTable families_;
 
   NodePool<OpenSpan> open_pool_;
   OpenSpansById open_ids_;
