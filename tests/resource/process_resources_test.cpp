@@ -98,7 +98,7 @@ TEST(ProcessResources, hits_allocate_nothing) {
   for (int64_t pid = 1; pid <= 8; ++pid) c.add(pid);
   ProcessResources& r = c.make();
   for (int64_t pid = 1; pid <= 8; ++pid) r.resource_of(pid);
-  const uint64_t before = testing::allocations();
+  [[maybe_unused]] const uint64_t before = testing::allocations();
   size_t found = 0;
   for (int i = 0; i < 10000; ++i) found += static_cast<bool>(r.resource_of(1 + i % 8));
   EXPECT_EQ(found, 10000u);
