@@ -5,10 +5,13 @@
 namespace bto {
 namespace {
 
+// The small-string buffer's size. Not constexpr: clang refuses
+// std::string's constructor in a constant expression (libstdc++ 12).
+const size_t kInlineCapacity = std::string().capacity();
+
 // Heap bytes of a string: nothing while it fits the small-string buffer.
 size_t heap_bytes(const std::string& text) noexcept {
-  constexpr size_t kInline = std::string().capacity();
-  return text.capacity() > kInline ? text.capacity() + 1 : 0;
+  return text.capacity() > kInlineCapacity ? text.capacity() + 1 : 0;
 }
 
 size_t attribute_bytes(const AttributeList& attributes) noexcept {
