@@ -4,11 +4,12 @@
 // It runs on the highest-numbered CPU it may use: bpftrace 0.24+ forget the
 // losses of the last CPU (docs/compatibility.md), so the test sees them.
 //
-// After the burst it waits a second and makes TRAIL more calls, 10 ms apart,
-// from the same CPU: with perf buffers (bpftrace 0.17) the kernel reports the
-// last losses of a burst only with the next event written on that CPU.
+// After the burst it prints "burst done" (the test then lets bpftrace read
+// again), waits a second and makes TRAIL more calls, 10 ms apart, from the
+// same CPU: with perf buffers (bpftrace 0.17) the kernel reports the last
+// losses of a burst only with the next event written on that CPU.
 //
-//   e2e-burst-gen N [TRAIL]     prints the counts and the CPU on stdout when done
+//   e2e-burst-gen N [TRAIL]     prints "burst done", then the counts and the CPU
 
 #include <sched.h>
 #include <sys/prctl.h>
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
     ::sched_setaffinity(0, sizeof one, &one);
   }
   for (long i = 0; i < count; ++i) ::syscall(SYS_getppid);
+  std::printf("burst done\n");
+  std::fflush(stdout);
   if (trail > 0) ::usleep(1'000'000);
   for (long i = 0; i < trail; ++i) {
     ::syscall(SYS_getppid);
