@@ -1,6 +1,6 @@
 #pragma once
 // Redaction of secrets in a process's command line, for everything we log or
-// export about a process (process.command_line, process.command_args, the
+// export about a process (process.command_args, the
 // "starting bpftrace ..." log line). One rule, used everywhere:
 //
 // An argument's *name* is secret-looking when, lower-cased with '-' and '.'
@@ -42,7 +42,7 @@ bool is_secret_name(std::string_view name);
 // Each argument redacted, argv[0] included; the count never changes.
 std::vector<std::string> redact_command_args(std::span<const std::string> args);
 
-// `args` redacted and joined with single spaces (process.command_line, logs).
+// `args` redacted and joined with single spaces (the log lines).
 std::string redact_command_line(std::span<const std::string> args);
 
 // Redacts one argument on its own (URLs, NAME=VALUE, NAME: VALUE); it cannot

@@ -77,6 +77,18 @@ struct Scan {
   bool record_object = false;  // a bpftrace 0.25+ record: {"type":"value","data":{...}}
 };
 
+// The "event" member: its name when a string, else marked as not one.
+inline error_code read_event_name(od::value& value, Scan& scan) {
+  scan.has_event = true;
+  od::json_type type{};
+  if (error_code error = value.type().get(type)) return error;
+  if (type != od::json_type::string) {
+    scan.event_not_string = true;
+    return simdjson::SUCCESS;
+  }
+  return value.get_string().get(scan.name);
+}
+
 class JsonDecoder final : public Decoder {
  public:
   JsonDecoder(const DecodeOptions& options, DecodeStats& stats);

@@ -23,14 +23,7 @@ error_code JsonDecoder::scan_object(od::object& object, Mode mode, Scan& scan) {
         return simdjson::SUCCESS;
       }
       if (scan.has_event) continue;  // first one wins
-      scan.has_event = true;
-      od::json_type type{};
-      if (error_code error = value.type().get(type)) return error;
-      if (type != od::json_type::string) {
-        scan.event_not_string = true;
-        continue;
-      }
-      if (error_code error = value.get_string().get(scan.name)) return error;
+      if (error_code error = read_event_name(value, scan)) return error;
       continue;
     }
     if (key == "type" && mode != Mode::kRaw && !scan.has_event && (!scan.record || mode == Mode::kRecord)) {

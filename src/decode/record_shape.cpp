@@ -19,14 +19,7 @@ error_code JsonDecoder::read_record(od::value& data, Scan& scan) {
     if (error_code error = field.unescaped_key().get(key)) return error;
     od::value value = field.value();
     if (key == "event" && !scan.has_event) {
-      scan.has_event = true;
-      od::json_type type{};
-      if (error_code error = value.type().get(type)) return error;
-      if (type != od::json_type::string) {
-        scan.event_not_string = true;
-        continue;
-      }
-      if (error_code error = value.get_string().get(scan.name)) return error;
+      if (error_code error = read_event_name(value, scan)) return error;
       continue;
     }
     if (error_code error = fields_.append(key, value, scan.fields)) return error;

@@ -10,27 +10,6 @@
 namespace bto {
 namespace {
 
-std::string_view kind_name(SpanKind kind) {
-  switch (kind) {
-    case SpanKind::kInternal: return "internal";
-    case SpanKind::kServer: return "server";
-    case SpanKind::kClient: return "client";
-    case SpanKind::kProducer: return "producer";
-    case SpanKind::kConsumer: return "consumer";
-    case SpanKind::kUnspecified: break;
-  }
-  return "unspecified";
-}
-
-std::string_view status_name(StatusCode status) {
-  switch (status) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kError: return "error";
-    case StatusCode::kUnset: break;
-  }
-  return "unset";
-}
-
 void append_text_value(std::string& out, const Attribute& attribute) {
   switch (attribute.type) {
     case AttrType::kString: append_text_value_quoted(out, attribute.string_value); break;

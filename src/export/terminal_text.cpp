@@ -157,4 +157,25 @@ void append_text_value_quoted(std::string& out, std::string_view text, size_t ma
   out.push_back('"');
 }
 
+std::string_view kind_name(SpanKind kind) noexcept {
+  switch (kind) {
+    case SpanKind::kInternal: return "internal";
+    case SpanKind::kServer: return "server";
+    case SpanKind::kClient: return "client";
+    case SpanKind::kProducer: return "producer";
+    case SpanKind::kConsumer: return "consumer";
+    case SpanKind::kUnspecified: break;
+  }
+  return "unspecified";
+}
+
+std::string_view status_name(StatusCode status) noexcept {
+  switch (status) {
+    case StatusCode::kOk: return "ok";
+    case StatusCode::kError: return "error";
+    case StatusCode::kUnset: break;
+  }
+  return "unset";
+}
+
 }  // namespace bto

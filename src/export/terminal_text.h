@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "spans/span_record.h"
+
 namespace bto {
 
 // Appends `text` (valid UTF-8) with C0 controls, DEL, C1 controls (U+0080 to
@@ -23,6 +25,10 @@ bool needs_terminal_escape(std::string_view text) noexcept;
 // Attribute values in the text view: bare when they are one plain word,
 // otherwise quoted ("...") with `"` and `\` escaped as well.
 void append_text_value_quoted(std::string& out, std::string_view text, size_t max_bytes = std::string::npos);
+
+// "server", "client", ...; "ok", "error", "unset": as the console shows them.
+std::string_view kind_name(SpanKind kind) noexcept;
+std::string_view status_name(StatusCode status) noexcept;
 
 // 950ns, 39.7us, 1.83ms, 2.50s: the console's durations.
 std::string format_duration_ns(uint64_t ns);

@@ -30,18 +30,6 @@ uint64_t id_key(const SpanId& id) noexcept {
   return key;
 }
 
-std::string_view kind_name(SpanKind kind) {
-  switch (kind) {
-    case SpanKind::kInternal: return "internal";
-    case SpanKind::kServer: return "server";
-    case SpanKind::kClient: return "client";
-    case SpanKind::kProducer: return "producer";
-    case SpanKind::kConsumer: return "consumer";
-    case SpanKind::kUnspecified: break;
-  }
-  return "unspecified";
-}
-
 void append_count(std::string& out, uint64_t n, std::string_view noun) {
   char digits[24];
   out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "export/console_exporter.h"
 #include "export/grpc_transport.h"
 #include "export/otlp_send_transport.h"
 #include "export/retrying_sender.h"
@@ -116,14 +117,7 @@ class ConsoleMetricsExporter final : public MetricsExporter {
     } catch (const std::exception&) {
       return ExportResult::kPermanent;
     }
-    switch (out_->write(text_, cancel_, deadline)) {
-      case WriteStatus::kOk: return ExportResult::kSuccess;
-      case WriteStatus::kClosed:
-      case WriteStatus::kFailed: return ExportResult::kOutputFailed;
-      case WriteStatus::kCancelled:
-      case WriteStatus::kTimedOut: break;
-    }
-    return ExportResult::kRetryable;
+    return export_result_of(out_->write(text_, cancel_, deadline));
   }
   void shutdown() noexcept override { cancel_.cancel(); }
 
@@ -146,14 +140,7 @@ class FileMetricsExporter final : public MetricsExporter {
     } catch (const std::exception&) {
       return ExportResult::kPermanent;
     }
-    switch (out_->write(line_, cancel_, deadline)) {
-      case WriteStatus::kOk: return ExportResult::kSuccess;
-      case WriteStatus::kClosed:
-      case WriteStatus::kFailed: return ExportResult::kOutputFailed;
-      case WriteStatus::kCancelled:
-      case WriteStatus::kTimedOut: break;
-    }
-    return ExportResult::kRetryable;
+    return export_result_of(out_->write(line_, cancel_, deadline));
   }
   void shutdown() noexcept override { cancel_.cancel(); }
 
