@@ -46,6 +46,8 @@ class Pipeline : public LineHandler {
   // from now on, and waits for room in the export queue end at `deadline`.
   void request_stop(int signal, std::chrono::steady_clock::time_point deadline);
   int stop_signal() const noexcept { return stop_signal_; }
+  // The span-state budget (--max-memory), for /metrics; lives as long as the pipeline.
+  const MemoryBudget& memory_budget() const noexcept;
   // The deadline request_stop() set; time_point::max() without one.
   std::chrono::steady_clock::time_point stop_deadline() const noexcept { return stop_deadline_; }
 
@@ -56,10 +58,5 @@ class Pipeline : public LineHandler {
   int stop_signal_ = 0;
   std::chrono::steady_clock::time_point stop_deadline_ = std::chrono::steady_clock::time_point::max();
 };
-
-// One line with every counter, for the final summary and the status log.
-std::string format_summary(const PipelineStats& stats);
-// The tree view's part of it; empty when the view printed nothing.
-std::string format_tree_summary(const TreeStats& stats);
 
 }  // namespace bto

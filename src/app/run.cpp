@@ -20,6 +20,7 @@
 #include "source/line_reader.h"
 #include "telemetry/health.h"
 #include "telemetry/metrics_server.h"
+#include "telemetry/summary_line.h"
 
 namespace bto {
 namespace {
@@ -135,6 +136,7 @@ int run(const AppOptions& given) {
   // Declared after what it reads, so it stops before they go away.
   std::unique_ptr<MetricsServer> metrics;
   if (!options.metrics_listen.empty()) {
+    metrics_info.memory_budget = &pipeline.memory_budget();
     metrics = create_metrics_server(MetricsOptions{options.metrics_listen}, stats, health, metrics_info);
   }
 

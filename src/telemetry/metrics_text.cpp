@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "spans/attribute_keys.h"
+
 namespace bto {
 namespace {
 
@@ -132,6 +134,8 @@ double seconds_from_ms(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 void render_spool(Exposition& m, const SpoolStats& p) {
   m.gauge("spool_bytes", "Bytes of spool segment files on disk now.", get(p.bytes));
   m.gauge("spool_max_bytes", "spool_max_size (0: no spool).", get(p.max_bytes));
+  m.gauge("spool_inherited_bytes", "Bytes a previous run had left in the spool, found at start.",
+          get(p.inherited_bytes));
   m.counter("spool_requests_spooled_total", "Export requests written to the spool.", get(p.requests_spooled));
   m.counter("spool_spans_spooled_total", "Spans in export requests written to the spool.", get(p.spans_spooled));
   m.counter("spool_requests_replayed_total", "Spooled export requests sent and accepted by the collector.",
@@ -226,6 +230,8 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   m.counter("lines_read_total", "Input lines handed to the decoder (live or replay).", get(d.lines));
   m.counter("documents_total", "JSON documents decoded (a printf record may carry several).", get(d.documents));
   m.counter("events_total", "Events decoded and passed to the correlator.", get(d.events));
+  m.counter("recorded_requests_total", "OTLP/JSON export requests read from a recording (--input).",
+            get(d.otlp_requests));
   m.counter("records_ignored_total",
             "bpftrace records recognised and ignored (attached_probes, maps, lost_events, blank lines).",
             get(d.ignored_records));
@@ -281,6 +287,31 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
   m.counter("spans_end_before_start_total",
             "Spans whose end came before their start: ended at their start, marked bpftrace_otel.end_before_start_ns.",
             get(c.end_before_start));
+  m.counter("spans_sampled_out_total", "Finished spans the head sampler left out (sampler_ratio): not exported.",
+            get(c.spans_sampled_out));
+  m.counter("spans_kept_by_tail_total", "Spans the head sampler left out and a tail rule kept (errors, slow spans).",
+            get(c.spans_kept_by_tail));
+  m.counter("spans_auto_nested_total", "Spans given a parent by thread (auto nesting).", get(c.spans_auto_nested));
+  m.family("trace_context_total", "counter", "traceparent / trace_id fields of events, by outcome.");
+  m.labelled("outcome", "joined", get(c.trace_context_joined));
+  m.labelled("outcome", "invalid", get(c.trace_context_invalid));
+  m.counter("attribute_values_truncated_total", "String values and span names cut to their length limit.",
+            get(c.attribute_values_truncated));
+  m.counter("attributes_dropped_total", "Attributes dropped beyond the per-span attribute count limit.",
+            get(c.attributes_dropped));
+  m.counter("attribute_keys_refused_total", "Attributes dropped: the attribute key store was full.",
+            refused_attribute_key_count());
+  m.counter("families_replaced_total", "Unused event families aged out (LRU) to make room for a new one.",
+            get(c.families_replaced));
+  m.counter("spans_replayed_total", "Spans of an OTLP/JSON recording (--input) sent on unchanged.",
+            get(c.spans_replayed));
+  if (info.memory_budget != nullptr) {
+    const MemoryBudget& budget = *info.memory_budget;
+    m.gauge("memory_budget_bytes", "--max-memory: the bound on span state (open and queued spans).", budget.limit());
+    m.family("memory_used_bytes", "gauge", "Span state held now, by state, counted against --max-memory.");
+    m.labelled("state", "open", budget.open_bytes());
+    m.labelled("state", "queued", budget.queued_bytes());
+  }
 
   // ---- export
   m.counter("spans_enqueued_total", "Finished spans accepted by the export queue.", get(e.spans_enqueued));
@@ -328,11 +359,31 @@ void render_metrics(const PipelineStats& stats, const MetricsInfo& info, int64_t
             get(sm.data_points_exported));
   m.counter("span_metrics_export_failures_total", "Metric exports given up (the next one carries the totals).",
             get(sm.export_failures));
+  m.counter("span_metrics_export_requests_total", "Metric export requests sent.", get(sm.export_requests));
+  m.counter("span_metrics_data_points_rejected_total",
+            "Metric data points the collector rejected inside accepted exports (partial success).",
+            get(sm.data_points_rejected));
+  m.counter("span_metrics_spans_observed_total", "Finished spans measured by the span metrics (before sampling).",
+            get(sm.spans_observed));
   m.gauge("span_metrics_resources", "Resources (traced processes, and the exporter's own) holding span metrics.",
           get(sm.resources));
   m.counter("span_metrics_resource_overflow_measurements_total",
             "Span measurements recorded under the exporter's own resource: too many processes (max_processes).",
             get(sm.resource_overflow_measurements));
+  // ---- the console's tree view (docs/console.md); all 0 without it
+  const TreeStats& t = stats.tree;
+  m.family("tree_traces_printed_total", "counter", "Traces the tree view printed, by why they were printed then.");
+  m.labelled("reason", "complete", get(t.printed_complete));
+  m.labelled("reason", "settled", get(t.printed_settled));
+  m.labelled("reason", "root_missing", get(t.printed_root_missing));
+  m.labelled("reason", "early", get(t.printed_early));
+  m.labelled("reason", "at_exit", get(t.printed_at_exit));
+  m.counter("tree_spans_printed_total", "Spans the tree view printed.", get(t.spans_printed));
+  m.counter("tree_spans_unprinted_total",
+            "Spans the tree view held, then lost to a failed write or the shutdown deadline.", get(t.spans_unprinted));
+  m.gauge("tree_held_spans", "Spans the tree view holds until their trace is printed.", get(t.held_spans));
+  m.gauge("tree_held_bytes", "Bytes the tree view holds.", get(t.held_bytes));
+  m.gauge("tree_peak_held_bytes", "The most bytes the tree view has held at once.", get(t.peak_held_bytes));
   // ---- per-process resources (docs/resources.md)
   const ResourceStats& r = stats.resources;
   m.counter("processes_total", "Traced processes given a resource (read from /proc once, at their first span).",

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/version.h"
+#include "spans/memory_budget.h"
 #include "telemetry/pipeline_stats.h"
 
 namespace bto {
@@ -23,6 +24,9 @@ struct MetricsInfo {
   uint64_t queue_capacity = 0;     // BatchOptions::max_queue_size; 0: not rendered
   bool process_metrics = true;     // process_cpu_seconds_total etc. from /proc/self
   std::string bpftrace_version;    // "0.27.1"; empty: not rendered (replay, or unknown)
+  // The span-state budget (--max-memory), read live; null: not rendered. Must
+  // outlive whoever renders.
+  const MemoryBudget* memory_budget = nullptr;
 };
 
 // Replaces `out` with the exposition text. Reads atomics only: safe from any

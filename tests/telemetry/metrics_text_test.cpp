@@ -1,5 +1,10 @@
 #include "telemetry/metrics_text.h"
 
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <regex>
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -7,6 +12,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "telemetry/summary_line.h"
 
 namespace bto {
 namespace {
@@ -164,6 +171,41 @@ void fill(PipelineStats& s) {
                   &s.families.conversions_failed}) {
     a->store(next++);
   }
+  auto& c = s.spans;
+  for (auto* a : {&c.trace_context_joined, &c.trace_context_invalid, &c.spans_auto_nested, &c.spans_sampled_out,
+                  &c.spans_kept_by_tail, &c.attribute_values_truncated, &c.attributes_dropped,
+                  &c.families_rejected, &c.families_replaced, &c.end_before_start, &c.spans_replayed,
+                  &c.spans_evicted_memory, &s.gate.events_other_pid, &s.gate.families_without_start,
+                  &s.gate.events_name_too_long, &s.decode.otlp_requests, &s.exporter.dropped_output_failed,
+                  &s.exporter.dropped_spool_incompatible, &s.exporter.queue_full_waits}) {
+    a->store(next++);
+  }
+  auto& p = s.exporter.spool;
+  for (auto* a : {&p.bytes, &p.max_bytes, &p.requests_spooled, &p.spans_spooled, &p.requests_replayed,
+                  &p.spans_replayed, &p.requests_dropped, &p.spans_dropped, &p.corrupt_records, &p.corrupt_bytes,
+                  &p.resent_requests, &p.inherited_bytes}) {
+    a->store(next++);
+  }
+  auto& m = s.span_metrics;
+  for (auto* a : {&m.spans_observed, &m.series, &m.overflow_measurements, &m.resources,
+                  &m.resource_overflow_measurements, &m.export_requests, &m.export_failures,
+                  &m.data_points_exported, &m.data_points_rejected}) {
+    a->store(next++);
+  }
+  auto& r = s.resources;
+  for (auto* a : {&r.processes, &r.processes_unreadable, &r.processes_exited, &r.pid_reuses, &r.cached,
+                  &r.overflow_spans, &r.env_attributes_dropped, &r.env_attributes_invalid}) {
+    a->store(next++);
+  }
+  auto& t = s.tree;
+  for (auto* a : {&t.printed_complete, &t.printed_settled, &t.printed_root_missing,
+                  &t.printed_early, &t.printed_at_exit, &t.spans_printed, &t.spans_unprinted, &t.held_spans,
+                  &t.held_bytes, &t.peak_held_bytes}) {
+    a->store(next++);
+  }
+  t.traces_printed.store(t.printed_complete + t.printed_settled + t.printed_root_missing + t.printed_early +
+                         t.printed_at_exit);
+  s.exporter.queue_full_wait_us_total.store(1'500'000);  // 1.5 s
   s.bytes_read.store(next++);
 }
 
@@ -305,6 +347,210 @@ TEST(MetricsText, values_equal_the_atomics) {
     if (v == d.wrong_type) continue;   // rendered as wrong_type - wrong_type_fields
     if (v == d.lost_events) continue;  // rendered within bpftrace_lost_events_total
     EXPECT_TRUE(rendered.count(std::to_string(v))) << "an atomic with value " << v << " is not rendered";
+  }
+}
+
+// The summary line at exit and /metrics tell the same story: every counter of
+// the summary has a /metrics series with the same value (an operator who
+// scrapes must see every drop the log would show). A counter added to one and
+// not the other fails here.
+TEST(MetricsText, every_summary_counter_is_on_metrics_with_the_same_value) {
+  PipelineStats stats;
+  fill(stats);
+  const std::string summary = format_summary(stats);
+  std::string text;
+  render_metrics(stats, fixed_info(), kNow, text);
+  const Parsed p = parse(text);
+  ASSERT_TRUE(p.errors.empty()) << ::testing::PrintToString(p.errors);
+  const auto value = [&](const std::string& series) -> double {
+    const auto it = p.samples.find(series);
+    if (it == p.samples.end()) {
+      ADD_FAILURE() << series << " is not on /metrics";
+      return -1;
+    }
+    return std::stod(it->second);
+  };
+  const auto sum_of = [&](const std::string& family) {
+    double total = 0;
+    for (const auto& [series, sample] : p.samples) {
+      if (series.rfind(family + "{", 0) == 0) total += std::stod(sample);
+    }
+    return total;
+  };
+  const std::string b = "bpftrace_otel_";
+  std::map<std::string, std::function<double()>> metric_of;
+  const auto same = [&](const std::string& key, const std::string& series) {
+    metric_of[key] = [&value, series] { return value(series); };
+  };
+  const auto reason = [&](const std::string& key, const std::string& family, const std::string& label,
+                          const std::string& label_value) {
+    same(key, b + family + "{" + label + "=\"" + label_value + "\"}");
+  };
+  for (const auto& [key, series] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"decode.lines", "lines_read_total"},
+           {"decode.events", "events_total"},
+           {"decode.ignored", "records_ignored_total"},
+           {"decode.invalid_utf8", "invalid_utf8_total"},
+           {"decode.escapes_repaired", "escapes_repaired_total"},
+           {"decode.escapes_unrepairable", "escapes_unrepairable_total"},
+           {"decode.bpftrace_lost_events", "bpftrace_lost_events_total"},
+           {"spans.started", "spans_started_total"},
+           {"spans.memory_evicted", "spans_evicted_memory_total"},
+           {"spans.orphan_ends_dropped", "orphan_ends_dropped_total"},
+           {"spans.missing_request_id", "events_missing_request_id_total"},
+           {"spans.parent_not_found", "parent_not_found_total"},
+           {"spans.span_events", "span_events_total"},
+           {"spans.auto_nested", "spans_auto_nested_total"},
+           {"spans.sampled_out", "spans_sampled_out_total"},
+           {"spans.kept_by_tail", "spans_kept_by_tail_total"},
+           {"spans.attribute_values_truncated", "attribute_values_truncated_total"},
+           {"spans.attributes_dropped", "attributes_dropped_total"},
+           {"spans.attribute_keys_refused", "attribute_keys_refused_total"},
+           {"spans.families_rejected", "families_rejected_total"},
+           {"spans.families_replaced", "families_replaced_total"},
+           {"spans.end_before_start", "spans_end_before_start_total"},
+           {"spans.events_other_pid", "events_other_pid_total"},
+           {"spans.families_without_start", "families_without_start_total"},
+           {"spans.event_names_too_long", "events_name_too_long_total"},
+           {"spans.replayed", "spans_replayed_total"},
+           {"export.exported", "spans_exported_total"},
+           {"export.rejected_by_collector", "spans_rejected_by_collector_total"},
+           {"export.requests", "export_request_duration_seconds_count"},
+           {"export.retries", "export_retries_total"},
+           {"export.queue_waits", "export_queue_full_waits_total"},
+           {"spool.bytes", "spool_bytes"},
+           {"spool.spooled", "spool_spans_spooled_total"},
+           {"spool.spooled_requests", "spool_requests_spooled_total"},
+           {"spool.replayed", "spool_spans_replayed_total"},
+           {"spool.replayed_requests", "spool_requests_replayed_total"},
+           {"spool.spool_dropped_requests", "spool_requests_dropped_total"},
+           {"spool.corrupt", "spool_corrupt_records_total"},
+           {"spool.corrupt_bytes", "spool_corrupt_bytes_total"},
+           {"spool.resent_requests", "spool_resent_requests_total"},
+           {"bpftrace.starts", "bpftrace_starts_total"},
+           {"bpftrace.restarts", "bpftrace_restarts_total"},
+           {"span metrics.metric_series", "span_metrics_series"},
+           {"span metrics.metric_overflow", "span_metrics_overflow_measurements_total"},
+           {"span metrics.metric_points_exported", "span_metrics_data_points_exported_total"},
+           {"span metrics.metric_export_failures", "span_metrics_export_failures_total"},
+           {"span metrics.metric_resource_overflow", "span_metrics_resource_overflow_measurements_total"},
+           {"families.template_fields_missing", "family_template_fields_missing_total"},
+           {"families.rule_fields_missing", "family_rule_fields_missing_total"},
+           {"families.conversions_failed", "family_conversions_failed_total"},
+           {"resources.processes", "processes_total"},
+           {"resources.processes_unreadable", "processes_unreadable_total"},
+           {"resources.processes_exited", "processes_exited_total"},
+           {"resources.pid_reuses", "process_pid_reuses_total"},
+           {"resources.resource_overflow_spans", "resource_overflow_spans_total"},
+           {"resources.env_attributes_dropped", "process_env_attributes_dropped_total"},
+           {"resources.env_attributes_invalid", "process_env_attributes_invalid_total"},
+           {"tree.spans_printed", "tree_spans_printed_total"},
+           {"tree.spans_unprinted", "tree_spans_unprinted_total"},
+           {"tree.peak_held_bytes", "tree_peak_held_bytes"},
+       }) {
+    same(key, b + series);
+  }
+  for (const auto& [key, label_value] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"decode.json", "malformed_json"},
+           {"decode.not_object", "not_an_object"},
+           {"decode.missing_event", "missing_event"},
+           {"decode.oversized", "oversized"}}) {
+    reason(key, "malformed_lines_total", "kind", label_value);
+  }
+  // wrong_type in the summary counts events and fields; /metrics splits them.
+  metric_of["decode.wrong_type"] = [&] {
+    return value(b + "malformed_lines_total{kind=\"wrong_type\"}") +
+           value(b + "event_fields_dropped_total{reason=\"wrong_type\"}");
+  };
+  metric_of["decode.malformed"] = [&] { return sum_of(b + "malformed_lines_total"); };
+  metric_of["decode.lost_reported"] = [&] {
+    return value(b + "bpftrace_lost_events_total") - sum_of(b + "bpftrace_lost_events_unreported_total");
+  };
+  reason("decode.lost_unreported", "bpftrace_lost_events_unreported_total", "reason", "last_cpu");
+  reason("decode.lost_at_exit", "bpftrace_lost_events_unreported_total", "reason", "left_at_exit");
+  for (const auto& [key, outcome] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"spans.ended", "ended"},
+           {"spans.single", "single"},
+           {"spans.timed_out", "timed_out"},
+           {"spans.evicted", "evicted"},
+           {"spans.superseded", "superseded"},
+           {"spans.from_orphan_end", "orphan_end"},
+           {"spans.flushed_at_exit", "flushed_at_shutdown"}}) {
+    reason(key, "spans_total", "outcome", outcome);
+  }
+  reason("spans.trace_context_joined", "trace_context_total", "outcome", "joined");
+  reason("spans.trace_context_invalid", "trace_context_total", "outcome", "invalid");
+  metric_of["export.dropped"] = [&] { return sum_of(b + "spans_dropped_total"); };
+  for (const auto& [key, why] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"export.queue_full", "queue_full"},
+           {"export.rejected", "permanent_error"},
+           {"export.retries_exhausted", "retries_exhausted"},
+           {"export.shutdown", "shutdown"},
+           {"export.spool_full", "spool_full"},
+           {"export.spool_incompatible", "spool_incompatible"},
+           {"export.output_failed", "output_failed"}}) {
+    reason(key, "spans_dropped_total", "reason", why);
+  }
+  metric_of["export.queue_wait_ms"] = [&] { return value(b + "export_queue_full_wait_seconds_total") * 1000; };
+  metric_of["tree.traces"] = [&] { return sum_of(b + "tree_traces_printed_total"); };
+  for (const auto& [key, why] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"tree.complete", "complete"},
+           {"tree.settled", "settled"},
+           {"tree.root_missing", "root_missing"},
+           {"tree.early", "early"},
+           {"tree.at_exit", "at_exit"}}) {
+    reason(key, "tree_traces_printed_total", "reason", why);
+  }
+
+  // "lines=1 ... | spans: started=2 ... | export: ...": keys by section.
+  const std::regex section_name(R"(^([a-z ]+): )");
+  const std::regex counter(R"(([a-z][a-z0-9_]*)=([0-9]+))");
+  std::set<std::string> keys;
+  size_t from = 0;
+  while (from <= summary.size()) {
+    size_t to = summary.find(" | ", from);
+    if (to == std::string::npos) to = summary.size();
+    const std::string part = summary.substr(from, to - from);
+    from = to + 3;
+    std::smatch named;
+    const std::string section = std::regex_search(part, named, section_name) ? named[1].str() : "decode";
+    for (std::sregex_iterator it(part.begin(), part.end(), counter), end; it != end; ++it) {
+      const std::string key = section + "." + (*it)[1].str();
+      const double in_summary = std::stod((*it)[2].str());
+      keys.insert(key);
+      if (key != "spans.attribute_keys_refused") {  // process-wide, not in PipelineStats
+        EXPECT_NE(in_summary, 0) << key << ": fill() must give every summary counter a value";
+      }
+      const auto metric = metric_of.find(key);
+      if (metric == metric_of.end()) {
+        ADD_FAILURE() << "summary counter " << key << " has no /metrics series (render_metrics, docs/telemetry.md)";
+        continue;
+      }
+      EXPECT_EQ(metric->second(), in_summary) << key;
+    }
+  }
+  for (const auto& [key, metric] : metric_of) {
+    EXPECT_TRUE(keys.count(key)) << key << ": mapped here, but not in the summary\n" << summary;
+  }
+}
+
+// Every metric /metrics serves is explained in docs/telemetry.md.
+TEST(MetricsText, every_metric_is_documented) {
+  PipelineStats stats;
+  fill(stats);
+  MetricsInfo info = fixed_info();
+  info.bpftrace_version = "0.27.1";
+  MemoryBudget budget(1 << 20);
+  info.memory_budget = &budget;
+  std::string text;
+  render_metrics(stats, info, kNow, text);
+  const Parsed p = parse(text);
+  std::ifstream in(std::string(BTO_SOURCE_DIR) + "/docs/telemetry.md");
+  ASSERT_TRUE(in.good());
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& [name, type] : p.type) {
+    if (name.rfind("process_", 0) == 0) continue;  // the standard process_* metrics
+    EXPECT_NE(doc.find("`" + name + "`"), std::string::npos) << name << " is not in docs/telemetry.md";
   }
 }
 
