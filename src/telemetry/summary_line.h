@@ -1,7 +1,7 @@
 #pragma once
 // The summary line: every counter of PipelineStats in one line, logged at
-// exit (and what the status line's figures come from). /metrics shows the
-// same counters (telemetry/metrics_text.h; a test holds the two together).
+// exit. /metrics shows the same counters (telemetry/metrics_text.h; a test
+// holds the two together).
 
 #include <string>
 
