@@ -21,6 +21,7 @@
 #include "spans/correlator.h"
 #include "spans/handlers/config_family_handler.h"
 #include "spans/span_pool.h"
+#include "spans/spans_test_util.h"
 
 namespace bto {
 namespace {
@@ -29,22 +30,6 @@ class FixedClock final : public Clock {
  public:
   uint64_t monotonic_ns() const noexcept override { return 1'000'000'000'000ULL; }
   uint64_t realtime_ns() const noexcept override { return 1'700'000'000'000'000'000ULL; }
-};
-
-// Gives every span straight back to the pool, as the exporter would.
-class ReleasingSink final : public SpanSink {
- public:
-  explicit ReleasingSink(SpanPool& pool) : pool_(pool) {}
-  void on_span_finished(SpanPtr span) override {
-    ++count;
-    if (span->status == StatusCode::kError) ++errors;
-    pool_.release(std::move(span));
-  }
-  uint64_t count = 0;
-  uint64_t errors = 0;
-
- private:
-  SpanPool& pool_;
 };
 
 constexpr const char* kConfig = R"(
@@ -77,7 +62,7 @@ TEST(FamilyAllocations, steady_state_declared_family_allocates_nothing) {
   FixedClock clock;
   TimestampConverter converter(clock);
   SpanPool pool;
-  ReleasingSink sink(pool);
+  testing::ReleasingSink sink(pool);
   CorrelatorStats stats;
   DecodeStats decode_stats;
   const auto correlator = create_correlator(CorrelatorOptions{}, registry, pool, sink, converter, stats);

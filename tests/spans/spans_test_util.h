@@ -122,9 +122,11 @@ class ReleasingSink final : public SpanSink {
   explicit ReleasingSink(SpanPool& pool) : pool_(pool) {}
   void on_span_finished(SpanPtr span) override {
     ++count;
+    if (span->status == StatusCode::kError) ++errors;
     pool_.release(std::move(span));
   }
   uint64_t count = 0;
+  uint64_t errors = 0;
 
  private:
   SpanPool& pool_;
