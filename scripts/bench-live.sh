@@ -13,7 +13,9 @@
 #
 # BTO_LIVE_SCRIPT picks the script (default examples/scripts/all.bt; e.g.
 # examples/scripts/paired/all.bt), BTO_LIVE_MIX the demo-loadgen --mix;
-# BTO_LIVE_BASELINE=0 skips the bpftrace-alone baseline (for alternating runs).
+# BTO_LIVE_BASELINE=0 skips the bpftrace-alone baseline (for alternating runs);
+# BTO_LIVE_PERF=FILE records `perf record -g` of bpftrace-otel over the load
+# window (then `perf report -i FILE --no-children`).
 # Besides CPU per event it prints CPU per request (bpftrace, ours, both) and
 # our wake-ups: voluntary context switches of each of our threads over the load
 # window (a thread that blocks in poll, read, a futex or a timed wait and is
@@ -102,16 +104,23 @@ fi
 OURS=$!; PIDS+=("$OURS")
 BPFTRACE=""
 for _ in $(seq 100); do
-  BPFTRACE=$(pgrep -P "$OURS" -x bpftrace || true)
+  # The tracing bpftrace, not the short-lived `bpftrace --version` run before it.
+  BPFTRACE=$(pgrep -P "$OURS" -f "bpftrace -f json" || true)
   [[ -n $BPFTRACE ]] && break
   sleep 0.1
 done
 [[ -n $BPFTRACE ]] || { echo "bpftrace did not start"; cat "$WORK/bto.log"; exit 1; }
 wait_attached "$BPFTRACE"
 
+PERF=""
+if [[ -n ${BTO_LIVE_PERF:-} ]]; then  # a profile of our process over the load window
+  perf record -F 2000 -g -p "$OURS" -o "$BTO_LIVE_PERF" 2> "$WORK/perf.err" &
+  PERF=$!; sleep 0.5
+fi
 b0=$(ticks "$BPFTRACE"); o0=$(ticks "$OURS"); t0=$(date +%s.%N); s0=$(switches "$OURS")
 run_load "$WORK/loadgen.json"
 b1=$(ticks "$BPFTRACE"); o1=$(ticks "$OURS"); t1=$(date +%s.%N); s1=$(switches "$OURS")
+if [[ -n $PERF ]]; then kill -INT "$PERF"; wait "$PERF" || true; fi
 
 kill -INT "$OURS"; wait "$OURS" || true
 kill -INT "$RECEIVER"; wait "$RECEIVER" || true
