@@ -1,7 +1,7 @@
 #pragma once
 // Redaction of secrets in a process's command line, for everything we log or
-// export about a process (process.command_args, the
-// "starting bpftrace ..." log line). One rule, used everywhere:
+// export about a process (process.command_args, the "starting bpftrace ..."
+// log line). One rule, used everywhere:
 //
 // An argument's *name* is secret-looking when, lower-cased with '-' and '.'
 // read as '_', it contains one of kSecretWords (password, passwd, passphrase,

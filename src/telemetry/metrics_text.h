@@ -17,7 +17,7 @@ namespace bto {
 
 inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-// Facts that are not counters: fixed at start-up.
+// Facts that are not counters: fixed at start-up, but for the budget read live.
 struct MetricsInfo {
   std::string version = kVersion;
   int64_t start_time_unix_ms = 0;  // process start; 0: start time and uptime not rendered
