@@ -14,6 +14,8 @@
 # BTO_LIVE_SCRIPT picks the script (default examples/scripts/all.bt; e.g.
 # examples/scripts/paired/all.bt), BTO_LIVE_MIX the demo-loadgen --mix;
 # BTO_LIVE_BASELINE=0 skips the bpftrace-alone baseline (for alternating runs);
+# BTO_LIVE_ALONE_ONLY=1 runs only that baseline (bpftrace's own cost of a
+# script, e.g. one that prints nothing: docs/performance.md, "bpftrace's floor");
 # BTO_LIVE_PERF=FILE records `perf record -g` of bpftrace-otel over the load
 # window (then `perf report -i FILE --no-children`).
 # Besides CPU per event it prints CPU per request (bpftrace, ours, both) and
@@ -46,6 +48,10 @@ switches() {
   for task in /proc/"$1"/task/*; do
     printf '%s:%s ' "$(tr ' ' _ < "$task/comm")#${task##*/}" "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$task/status")"
   done
+}
+# voluntary context switches of all threads of PID (wake-ups), summed
+wakeups() {
+  cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
 }
 HZ=$(getconf CLK_TCK)
 
@@ -80,22 +86,23 @@ if [[ ${BTO_LIVE_BASELINE:-1} != 0 ]]; then
 bpftrace -f json -B line -p "$SERVER" "$SCRIPT" > "$WORK/alone.jsonl" 2> "$WORK/alone.err" &
 ALONE=$!; PIDS+=("$ALONE")
 wait_attached "$ALONE"
-a0=$(ticks "$ALONE"); ta0=$(date +%s.%N)
+a0=$(ticks "$ALONE"); ta0=$(date +%s.%N); w0=$(wakeups "$ALONE")
 run_load "$WORK/loadgen-alone.json"
-a1=$(ticks "$ALONE"); ta1=$(date +%s.%N)
+a1=$(ticks "$ALONE"); ta1=$(date +%s.%N); w1=$(wakeups "$ALONE")
 kill -INT "$ALONE"; wait "$ALONE" || true
 # Events: printed records; lost: the sum of bpftrace's lost_events records.
 read -r ALONE_EVENTS ALONE_LOST < <(awk '
   /"type": *"(printf|value)"/ { events++ }
   /"type": *"lost_events"/ { if (match($0, /"events": *[0-9]+/)) { s = substr($0, RSTART, RLENGTH); sub(/.*: */, "", s); lost += s } }
   END { print events + 0, lost + 0 }' "$WORK/alone.jsonl")
-awk -v a="$((a1 - a0))" -v hz="$HZ" -v ev="$ALONE_EVENTS" -v lost="$ALONE_LOST" -v req="$(requests_of "$WORK/loadgen-alone.json")" \
+awk -v a="$((a1 - a0))" -v w="$((w1 - w0))" -v hz="$HZ" -v ev="$ALONE_EVENTS" -v lost="$ALONE_LOST" -v req="$(requests_of "$WORK/loadgen-alone.json")" \
     -v wall="$(echo "$ta1 - $ta0" | bc)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
   printf "baseline (bpftrace alone, JSON to a file): events=%d in %.1f s (%.0f events/s), load avg %s\n", ev, wall, ev / wall, load;
   printf "  bpftrace      CPU %.2f s = %.3f us/event = %.2f us/request (%d requests)\n", a / hz, a / hz * 1e6 / (ev > 0 ? ev : 1), a / hz * 1e6 / (req > 0 ? req : 1), req;
   printf "  bpftrace lost events = %d (%.1f%% of events + lost)\n", lost, 100 * lost / (ev + lost > 0 ? ev + lost : 1);
+  printf "  bpftrace wake-ups (voluntary context switches) %d = %.2f per request, %.2f per event\n", w, w / (req > 0 ? req : 1), w / (ev > 0 ? ev : 1);
 }'
-
+[[ ${BTO_LIVE_ALONE_ONLY:-0} == 0 ]] || exit 0
 fi
 
 # ---- through bpftrace-otel
@@ -117,9 +124,9 @@ if [[ -n ${BTO_LIVE_PERF:-} ]]; then  # a profile of our process over the load w
   perf record -F 2000 -g -p "$OURS" -o "$BTO_LIVE_PERF" 2> "$WORK/perf.err" &
   PERF=$!; sleep 0.5
 fi
-b0=$(ticks "$BPFTRACE"); o0=$(ticks "$OURS"); t0=$(date +%s.%N); s0=$(switches "$OURS")
+b0=$(ticks "$BPFTRACE"); o0=$(ticks "$OURS"); t0=$(date +%s.%N); s0=$(switches "$OURS"); bw0=$(wakeups "$BPFTRACE")
 run_load "$WORK/loadgen.json"
-b1=$(ticks "$BPFTRACE"); o1=$(ticks "$OURS"); t1=$(date +%s.%N); s1=$(switches "$OURS")
+b1=$(ticks "$BPFTRACE"); o1=$(ticks "$OURS"); t1=$(date +%s.%N); s1=$(switches "$OURS"); bw1=$(wakeups "$BPFTRACE")
 if [[ -n $PERF ]]; then kill -INT "$PERF"; wait "$PERF" || true; fi
 
 kill -INT "$OURS"; wait "$OURS" || true
@@ -132,7 +139,7 @@ EVENTS=$(field events); LOST=$(field bpftrace_lost_events); EXPORTED=$(field exp
 RECEIVED=$(sed -n 's/.*received spans=\([0-9]*\).*/\1/p' "$WORK/receiver.out")
 awk -v b="$((b1 - b0))" -v o="$((o1 - o0))" -v hz="$HZ" -v ev="$EVENTS" -v lost="$LOST" \
     -v exported="$EXPORTED" -v rec="$RECEIVED" -v wall="$(echo "$t1 - $t0" | bc)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
-    -v lg="$(cat "$WORK/loadgen.json")" -v req="$(requests_of "$WORK/loadgen.json")" -v s0="$s0" -v s1="$s1" 'BEGIN {
+    -v lg="$(cat "$WORK/loadgen.json")" -v req="$(requests_of "$WORK/loadgen.json")" -v s0="$s0" -v s1="$s1" -v bw="$((bw1 - bw0))" 'BEGIN {
   bus = b / hz * 1e6 / ev; ous = o / hz * 1e6 / ev; req = req > 0 ? req : 1;
   printf "live: events=%d in %.1f s (%.0f events/s), load avg %s\n", ev, wall, ev / wall, load;
   printf "  bpftrace      CPU %.2f s = %.3f us/event = %.2f us/request\n", b / hz, bus, b / hz * 1e6 / req;
@@ -146,6 +153,7 @@ awk -v b="$((b1 - b0))" -v o="$((o1 - o0))" -v hz="$HZ" -v ev="$EVENTS" -v lost=
     d = y[2] - x[2]; total += d; line = line sprintf(" %s=%d", x[1], d);
   }
   printf "  our wake-ups (voluntary context switches) %d = %.1f per 1000 events:%s\n", total, 1000 * total / ev, line;
+  printf "  bpftrace wake-ups (voluntary context switches) %d = %.2f per request, %.2f per event\n", bw, bw / req, bw / ev;
   printf "  bpftrace lost events = %d (%.1f%% of events + lost); spans exported=%d received=%d\n", lost, 100 * lost / (ev + lost), exported, rec;
   printf "  loadgen: %s\n", lg;
 }'
