@@ -156,6 +156,7 @@ LiveOutcome run_live(const AppOptions& options, const std::optional<BpftraceRele
                      StopSignals& signals, PipelineStats& stats, const LocalOutputs& outputs) {
   SourceOptions source_options = options.source;
   if (bpftrace) source_options.bpftrace_version = bpftrace->version;
+  source_options.arrival_times_used = &stats.spans.arrival_times_used;
   {
     // With --pid: the binary after -- must be one the process runs (a python3
     // started through PATH may be another interpreter): resolved or explained.

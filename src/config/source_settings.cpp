@@ -110,17 +110,24 @@ void add_source_settings(std::vector<Setting>& s) {
                [](const AppOptions& o) { return show_ms(o.source.stop_grace); }});
   s.push_back({"read_coalesce", "--read-coalesce", {}, group,
                "After a small read of bpftrace's output, wait this long before reading again (fewer wakeups at "
-               "moderate event rates; 0 = read at once)",
+               "moderate event rates; 0 = read at once). By default the longer wait applies while every event "
+               "carries its own timestamp",
                "DURATION", false, false,
                [](AppOptions& o, const std::string& v, const std::string& src) {
                  o.source.read_coalesce = std::chrono::duration_cast<std::chrono::microseconds>(duration_or_reject(
                      "read_coalesce", v, src,
                      {std::chrono::milliseconds(1), std::chrono::microseconds(1), std::chrono::seconds(1),
                       "read at once"}));
+                 o.source.read_coalesce_timestamped = o.source.read_coalesce;
                },
                [](const AppOptions& o) {
-                 const auto us = o.source.read_coalesce.count();
-                 return us % 1000 == 0 ? show_ms(std::chrono::milliseconds(us / 1000)) : std::to_string(us) + "us";
+                 const auto show = [](std::chrono::microseconds wait) {
+                   const auto us = wait.count();
+                   return us % 1000 == 0 ? show_ms(std::chrono::milliseconds(us / 1000)) : std::to_string(us) + "us";
+                 };
+                 if (o.source.read_coalesce == o.source.read_coalesce_timestamped) return show(o.source.read_coalesce);
+                 return show(o.source.read_coalesce_timestamped) + " (timestamped events), " +
+                        show(o.source.read_coalesce);
                }});
 }
 

@@ -334,10 +334,16 @@ class BpftraceSourceImpl final : public BpftraceSource {
     return std::min(options_.coalesce_below_bytes, pipe_capacity / 4);
   }
 
-  // Sleeps read_coalesce unless a stop is requested meanwhile (wake pipe).
+  std::chrono::microseconds coalesce_delay() const noexcept {
+    const bool all_timestamped =
+        options_.arrival_times_used != nullptr && !options_.arrival_times_used->load(std::memory_order_relaxed);
+    return all_timestamped ? options_.read_coalesce_timestamped : options_.read_coalesce;
+  }
+
+  // Sleeps the coalescing delay unless a stop is requested meanwhile (wake pipe).
   void coalesce_wait() {
-    if (options_.read_coalesce.count() <= 0 || stop_requested_.load()) return;
-    const auto us = options_.read_coalesce.count();
+    const auto us = coalesce_delay().count();
+    if (us <= 0 || stop_requested_.load()) return;
     const timespec timeout{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
     pollfd p{wake_read_, POLLIN, 0};
     ::ppoll(&p, 1, &timeout, nullptr);

@@ -81,6 +81,12 @@ struct SourceOptions {
   // batched for seconds anyway; events without a timestamp of their own are
   // stamped up to this much late. 0 disables (docs/performance.md, "Live").
   std::chrono::microseconds read_coalesce{10000};
+  // The wait while every event has carried its own timestamp (then nothing is
+  // stamped late): longer, fewer wake-ups. `arrival_times_used` (set by the
+  // correlator; null: always read_coalesce) says when that stops being true.
+  // --read-coalesce sets both waits.
+  std::chrono::microseconds read_coalesce_timestamped{50000};
+  const std::atomic<bool>* arrival_times_used = nullptr;
   size_t coalesce_below_bytes = 256 * 1024;
   // bpftrace's stdout pipe is enlarged to this (F_SETPIPE_SZ, best effort), so
   // that a burst during the wait fills our pipe, not bpftrace's event buffers.

@@ -179,7 +179,7 @@ class CorrelatorImpl final : public Correlator {
     uint64_t start = 0;
     uint64_t start_raw = 0;
     const bool has_timestamp = timestamp_of(reserved, clock_, start, start_raw);
-    if (!has_timestamp) start = clock_.now_unix_ns();
+    if (!has_timestamp) start = arrival_time();
     note_event_time(start);
 
     const int64_t pid = reserved.process_id();
@@ -216,6 +216,10 @@ class CorrelatorImpl final : public Correlator {
     OpenSpan* entry = find_open(family, id.text, pid);
     if (entry == nullptr) {
       const ResourceRef& resource = resources_ != nullptr ? resources_->resource_of(pid) : no_resource_;
+      uint64_t unused = 0;
+      uint64_t unused_raw = 0;
+      // An end held without a usable timestamp is timed on its arrival.
+      if (!timestamp_of(reserved, clock_, unused, unused_raw)) arrival_time();
       return note_event_time(held_.hold_end(event, family, reserved, id.text, resource));
     }
 
@@ -242,7 +246,7 @@ class CorrelatorImpl final : public Correlator {
     uint64_t ts = 0;
     uint64_t ts_raw = 0;
     const bool has_timestamp = timestamp_of(reserved, clock_, ts, ts_raw);
-    const uint64_t at = has_timestamp ? ts : clock_.now_unix_ns();
+    const uint64_t at = has_timestamp ? ts : arrival_time();
 
     const int64_t pid = reserved.process_id();
     if (!has_duration) {
@@ -448,6 +452,15 @@ class CorrelatorImpl final : public Correlator {
 
   // ---- fields ---------------------------------------------------------------
 
+  // The time of an event that carries no timestamp: now. Noted, so that the
+  // reader keeps such events waiting no longer than read_coalesce.
+  uint64_t arrival_time() noexcept {
+    if (!stats_.arrival_times_used.load(std::memory_order_relaxed)) {
+      stats_.arrival_times_used.store(true, std::memory_order_relaxed);
+    }
+    return clock_.now_unix_ns();
+  }
+
   // start + duration, else the end's timestamp, else now (SpanEmitter::set_end
   // keeps it from preceding the start). Two monotonic timestamps give
   // start + (end - start) exactly, so a refresh of the monotonic -> wall
@@ -458,7 +471,7 @@ class CorrelatorImpl final : public Correlator {
     if (duration_of(reserved, duration)) return start + static_cast<uint64_t>(duration);
     uint64_t end = 0;
     uint64_t end_raw = 0;
-    if (!timestamp_of(reserved, clock_, end, end_raw)) end = clock_.now_unix_ns();
+    if (!timestamp_of(reserved, clock_, end, end_raw)) end = arrival_time();
     if (start_raw != 0 && end_raw != 0) {
       if (end_raw >= start_raw) return start + (end_raw - start_raw);
       early_ns = start_raw - end_raw;

@@ -109,6 +109,10 @@ struct CorrelatorStats {
   // Paired spans whose end came before their start (clock skew, reordered or
   // forged timestamps): end set to start, marked with kEndBeforeStartKey.
   std::atomic<uint64_t> end_before_start{0};
+  // Set once an event without a timestamp of its own was stamped on arrival:
+  // from then on the reader stops holding events back for long
+  // (SourceOptions::read_coalesce_timestamped).
+  std::atomic<bool> arrival_times_used{false};
   std::atomic<uint64_t> spans_replayed{0};              // from an OTLP/JSON recording (--input), sent on unchanged
   std::atomic<uint64_t> recorded_resources_over_limit{0};  // replayed spans sent with our resource (kMaxRecordedResources)
 };

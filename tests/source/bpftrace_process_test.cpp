@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/errors.h"
 #include "source/child_process.h"
@@ -440,6 +442,48 @@ TEST(BpftraceSource, read_coalescing_does_not_throttle_a_fast_writer) {
   // ~6.6 MB: at one 200 ms wait per pipe-full (64 KiB if it could not be
   // enlarged) this would take 20 s; without waits it takes well under 1 s.
   EXPECT_LT(Clock::now() - started, 8s);
+}
+
+// While every event has carried its own timestamp, nothing is stamped late,
+// so the reader may wait longer between small reads (fewer wake-ups); once
+// the correlator times an event on arrival, it goes back to read_coalesce.
+struct TimedLines : LineHandler {
+  std::vector<Clock::time_point> times;
+  void on_line(std::string_view line) override {
+    if (line.starts_with("{\"step\"")) times.push_back(Clock::now());  // not bpftrace's own lines
+  }
+  void on_oversized_line(std::string_view, size_t) override {}
+};
+
+std::vector<Clock::time_point> line_times(bool arrival_times_used) {
+  // Three lines 100 ms apart, once the wait after reading the attach line is
+  // over; then bpftrace waits until it is stopped.
+  Fixture f("attach\nsleep 1.7\nout {\"step\": 1}\nsleep 0.1\nout {\"step\": 2}\nsleep 0.1\nout {\"step\": 3}\npause\n");
+  std::atomic<bool> used{arrival_times_used};
+  f.options.read_coalesce = 1ms;
+  f.options.read_coalesce_timestamped = 1500ms;
+  f.options.arrival_times_used = &used;
+  TimedLines lines;
+  auto source = f.source();
+  const SourceResult result = source->run(lines, [&] {
+    if (lines.times.size() >= 3) source->request_stop();
+  }, 10ms);
+  EXPECT_EQ(result.end, SourceEnd::kStopped);
+  return lines.times;
+}
+
+TEST(BpftraceSource, waits_longer_between_small_reads_while_every_event_is_timestamped) {
+  const auto times = line_times(false);
+  ASSERT_EQ(times.size(), 3u);
+  // The first line is read at once; the next two wait out the long delay together.
+  EXPECT_GE(times[1] - times[0], 1400ms);
+  EXPECT_LT(times[2] - times[1], 200ms);
+}
+
+TEST(BpftraceSource, reads_promptly_once_an_event_was_timed_on_arrival) {
+  const auto times = line_times(true);
+  ASSERT_EQ(times.size(), 3u);
+  EXPECT_LT(times[1] - times[0], 1000ms);  // written 100 ms after the first; the long wait would be 1.5 s
 }
 
 TEST(BpftraceSource, does_not_hang_when_sigchld_is_ignored) {

@@ -101,6 +101,33 @@ TEST(Correlator, times_fall_back_to_arrival) {
   EXPECT_EQ(h.span(0).end_time_unix_ns, kReal0 + 3 * kMs);
 }
 
+// The reader waits longer between small reads only while nothing is timed on
+// arrival (SourceOptions::read_coalesce_timestamped); each way of timing an
+// event on arrival must say so.
+TEST(Correlator, arrival_times_used_stays_clear_while_every_event_has_a_timestamp) {
+  Harness h;
+  h.feed(TestEvent("request_start", {{"request_id", 1}, {"timestamp", kMono0}}));
+  h.feed(TestEvent("request_end", {{"request_id", 1}, {"timestamp", kMono0 + kMs}}));
+  h.feed(TestEvent("request", {{"request_id", 2}, {"timestamp", kMono0}, {"duration", kMs}}));
+  h.feed(TestEvent("request_end", {{"request_id", 3}, {"timestamp", kMono0 + kMs}}));  // held: no start yet
+  EXPECT_EQ(h.emitted(), 2u);
+  EXPECT_FALSE(h.stats.arrival_times_used.load());
+}
+
+TEST(Correlator, arrival_times_used_is_set_by_any_event_timed_on_arrival) {
+  const std::vector<std::vector<TestEvent>> cases = {
+      {TestEvent("request_start", {{"request_id", 1}})},
+      {TestEvent("request_start", {{"request_id", 1}, {"timestamp", kMono0}}), TestEvent("request_end", {{"request_id", 1}})},
+      {TestEvent("request", {{"request_id", 2}, {"duration", kMs}})},
+      {TestEvent("request_end", {{"request_id", 3}})},  // held: no start yet
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Harness h;
+    for (const TestEvent& event : cases[i]) h.feed(event);
+    EXPECT_TRUE(h.stats.arrival_times_used.load()) << "case " << i;
+  }
+}
+
 TEST(Correlator, epoch_timestamps_pass_through) {
   Harness h;
   const uint64_t epoch = 1'750'000'000'000'000'000ULL;
