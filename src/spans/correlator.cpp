@@ -95,6 +95,25 @@ void chain_remove(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan:
   entry->*next = nullptr;
 }
 
+// Out of the singly linked chain by id: its head is found by hash (as a
+// doubly linked chain's erase of a last entry did); an entry behind the head
+// is reached by the walk that every lookup by this id makes anyway.
+void id_chain_remove(OpenSpansById& map, OpenSpan* entry) noexcept {
+  OpenSpan** head = map.find(std::string_view(entry->id));
+  if (*head == entry) {
+    if (entry->id_next != nullptr) {
+      *head = entry->id_next;
+    } else {
+      map.erase_found(head);
+    }
+  } else {
+    OpenSpan* before = *head;
+    while (before->id_next != entry) before = before->id_next;
+    before->id_next = entry->id_next;
+  }
+  entry->id_next = nullptr;
+}
+
 class CorrelatorImpl final : public Correlator {
  public:
   CorrelatorImpl(const CorrelatorOptions& options, HandlerRegistry& handlers, SpanPool& pool, SpanSink& sink,
@@ -360,7 +379,13 @@ class CorrelatorImpl final : public Correlator {
     entry->has_tid = reserved.has_tid();
     entry->tid = entry->has_tid ? reserved.tid->int_value : 0;
     entry->nests = entry->has_tid && family.nests;
-    chain_push(open_ids_, std::string_view(entry->id), entry, &OpenSpan::id_prev, &OpenSpan::id_next);
+    if (OpenSpan** head = open_ids_.find(std::string_view(entry->id))) {
+      entry->id_next = *head;
+      *head = entry;
+    } else {
+      entry->id_next = nullptr;
+      open_ids_.insert(std::string_view(entry->id), entry);
+    }
     if (entry->has_tid) chain_push(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
     if (entry->nests) chain_push(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
     entry->fifo_prev = fifo_tail_;
@@ -403,7 +428,7 @@ class CorrelatorImpl final : public Correlator {
 
   // Removes the entry from every index and returns its span.
   SpanPtr detach(OpenSpan* entry) {
-    chain_remove(open_ids_, std::string_view(entry->id), entry, &OpenSpan::id_prev, &OpenSpan::id_next);
+    id_chain_remove(open_ids_, entry);
     if (entry->has_tid) chain_remove(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
     if (entry->nests) chain_remove(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
     (entry->fifo_prev != nullptr ? entry->fifo_prev->fifo_next : fifo_head_) = entry->fifo_next;

@@ -88,6 +88,12 @@ class FlatIndex {
     return true;
   }
 
+  // Removes the entry `found` (what find() returned, no insert or erase since).
+  void erase_found(T** found) noexcept {
+    remove_at(static_cast<size_t>(reinterpret_cast<Slot*>(found) - slots_.data()));
+    --size_;
+  }
+
   // Removes `key` only while it still maps to `value` (a ring entry being
   // recycled whose key a newer entry may have taken over).
   void erase_if_maps_to(KeyView key, const T* value) noexcept {

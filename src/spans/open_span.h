@@ -39,6 +39,9 @@ struct OpenSpanIdentity {
   uint16_t depth;
 };
 
+// 100k of these may be open at once (the default max_open_spans), so every
+// byte counts 100 kB: members are ordered so that nothing is padding, and the
+// flags are bits (docs/performance.md, the memory target).
 struct OpenSpan {
   std::string id;
   const FamilyInfo* family = nullptr;
@@ -49,11 +52,9 @@ struct OpenSpan {
   uint64_t start_raw = 0;  // the start's CLOCK_MONOTONIC timestamp, 0 if it had none
   int64_t tid = 0;
   int64_t pid = 0;       // the start's process, 0 if it named none
-  uint32_t charged = 0;  // bytes charged to the MemoryBudget
-  bool has_tid = false;
-  bool nests = false;    // in the per-thread chain of nesting parents
-  bool sampled = true;   // head sampler's decision, inherited by children
-  OpenSpan* id_prev = nullptr;  // chain of open spans sharing an id (any family), newest first
+  // Chain of open spans sharing an id (any family), newest first. Singly
+  // linked: whoever unlinks one has just walked (or can walk) the chain from
+  // its head, as every lookup by id does.
   OpenSpan* id_next = nullptr;
   OpenSpan* tid_prev = nullptr;  // chain of open spans of one thread, newest first
   OpenSpan* tid_next = nullptr;
@@ -66,14 +67,23 @@ struct OpenSpan {
   // `parent_serial` (nodes are recycled), and the children open under this one.
   OpenSpan* parent = nullptr;
   uint32_t parent_serial = 0;
-  uint32_t serial = 0;  // 0 while the node is free
+  uint32_t serial = 0;   // 0 while the node is free
+  uint32_t charged = 0;  // bytes charged to the MemoryBudget
   uint16_t open_children = 0;
+  bool has_tid : 1 = false;
+  bool nests : 1 = false;   // in the per-thread chain of nesting parents
+  bool sampled : 1 = true;  // head sampler's decision, inherited by children
 
   OpenSpanIdentity identity() const noexcept {
     if (span) return {span->trace_id, span->span_id, span->start_time_unix_ns, span->depth};
     return {packed.trace_id, packed.span_id, packed.start_time_unix_ns, packed.depth};
   }
 };
+
+// The memory target of docs/performance.md (<= 64 MiB peak RSS with 100k open
+// spans) was met with these sizes; a member that grows them costs 100 kB per
+// byte there: re-measure (pipeline_bench --open 100000) before raising them.
+static_assert(sizeof(OpenSpan) <= 352, "OpenSpan grew: re-check the 100k-open-spans memory target (docs/performance.md)");
 
 // Heads of the chains: open spans by correlation id, by thread id.
 using OpenSpansById = FlatIndex<OpenSpan, &OpenSpan::id>;
