@@ -135,7 +135,7 @@ class CorrelatorImpl final : public Correlator {
   ~CorrelatorImpl() override {
     // Unflushed records go back to the pool rather than being lost silently.
     for (OpenSpan* entry = fifo_head_; entry != nullptr; entry = entry->fifo_next) {
-      if (entry->span) emitter_.release(std::move(entry->span));
+      if (SpanPtr span = entry->record.take_full()) emitter_.release(std::move(span));
     }
   }
 
@@ -368,10 +368,10 @@ class CorrelatorImpl final : public Correlator {
     entry->open_children = 0;
     ++family.users;
     if (open_count_ >= pack_above_ && pack_open_span(*span, entry->packed)) {
-      entry->resource = std::move(span->resource);
+      entry->record.hold_packed_resource(std::move(span->resource));
       emitter_.keep_spare(std::move(span));
     } else {
-      entry->span = std::move(span);
+      entry->record.hold_full(std::move(span));
     }
     entry->deadline_mono = clock_.now_monotonic_ns() + timeout_ns_;
     entry->start_raw = start_raw;
@@ -402,7 +402,7 @@ class CorrelatorImpl final : public Correlator {
 
   void charge(OpenSpan& entry) noexcept {
     if (budget_ == nullptr) return;
-    const size_t bytes = sizeof(OpenSpan) + entry.id.capacity() + (entry.span ? span_record_bytes(*entry.span) : 0);
+    const size_t bytes = sizeof(OpenSpan) + entry.id.capacity() + (entry.record.full() != nullptr ? span_record_bytes(*entry.record.full()) : 0);
     entry.charged = static_cast<uint32_t>(std::min<size_t>(bytes, UINT32_MAX));
     budget_->charge_open(entry.charged);
   }
@@ -436,7 +436,7 @@ class CorrelatorImpl final : public Correlator {
     entry->fifo_prev = entry->fifo_next = nullptr;
     refund(*entry);
     materialize(*entry);
-    SpanPtr span = std::move(entry->span);
+    SpanPtr span = entry->record.take_full();
     // What the tree view needs: this span's children still open; and one
     // child fewer open under its parent, if that is still open.
     span->open_children = entry->open_children;
@@ -467,12 +467,13 @@ class CorrelatorImpl final : public Correlator {
   // An open span's full record: unpacked on first need (its end, a span event,
   // an eviction), then kept.
   SpanRecord& materialize(OpenSpan& entry) {
-    if (!entry.span) {
-      entry.span = emitter_.acquire();
-      unpack_open_span(entry.packed, *entry.span);
-      entry.span->resource = std::move(entry.resource);
-    }
-    return *entry.span;
+    if (SpanRecord* full = entry.record.full()) return *full;
+    SpanPtr span = emitter_.acquire();
+    unpack_open_span(entry.packed, *span);
+    span->resource = entry.record.take_packed_resource();
+    SpanRecord& unpacked = *span;
+    entry.record.hold_full(std::move(span));
+    return unpacked;
   }
 
   // ---- fields ---------------------------------------------------------------
