@@ -402,7 +402,8 @@ class CorrelatorImpl final : public Correlator {
 
   void charge(OpenSpan& entry) noexcept {
     if (budget_ == nullptr) return;
-    const size_t bytes = sizeof(OpenSpan) + entry.id.capacity() + (entry.record.full() != nullptr ? span_record_bytes(*entry.record.full()) : 0);
+    const SpanRecord* full = entry.record.full();
+    const size_t bytes = sizeof(OpenSpan) + entry.id.heap_capacity() + (full != nullptr ? span_record_bytes(*full) : 0);
     entry.charged = static_cast<uint32_t>(std::min<size_t>(bytes, UINT32_MAX));
     budget_->charge_open(entry.charged);
   }

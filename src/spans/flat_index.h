@@ -60,7 +60,8 @@ class FlatIndex {
   using Stored = std::remove_cvref_t<decltype(std::declval<T&>().*Key)>;
 
  public:
-  using KeyView = std::conditional_t<std::is_same_v<Stored, std::string>, std::string_view, Stored>;
+  // Integers as they are; strings (std::string, IdString) as a view.
+  using KeyView = std::conditional_t<std::is_integral_v<Stored>, Stored, std::string_view>;
 
   FlatIndex() : seed_(flat_index_detail::process_seed()) { slots_.resize(kInitialCapacity); }
 

@@ -10,6 +10,7 @@
 
 #include "spans/flat_index.h"
 #include "spans/handlers/event_handler.h"
+#include "spans/id_string.h"
 #include "spans/packed_span.h"
 #include "spans/resource.h"
 #include "spans/span_pool.h"
@@ -95,7 +96,7 @@ class OpenRecord {
 // byte counts 100 kB: members are ordered so that nothing is padding, and the
 // flags are bits (docs/performance.md, the memory target).
 struct OpenSpan {
-  std::string id;
+  IdString id;
   const FamilyInfo* family = nullptr;
   OpenRecord record;   // the full record, or the packed span's resource
   PackedSpan packed;   // valid while record.full() is null
@@ -136,7 +137,7 @@ struct OpenSpan {
 // The memory target of docs/performance.md (<= 64 MiB peak RSS with 100k open
 // spans) was met with these sizes; a member that grows them costs 100 kB per
 // byte there: re-measure (pipeline_bench --open 100000) before raising them.
-static_assert(sizeof(OpenSpan) <= 344, "OpenSpan grew: re-check the 100k-open-spans memory target (docs/performance.md)");
+static_assert(sizeof(OpenSpan) <= 336, "OpenSpan grew: re-check the 100k-open-spans memory target (docs/performance.md)");
 
 // Heads of the chains: open spans by correlation id, by thread id.
 using OpenSpansById = FlatIndex<OpenSpan, &OpenSpan::id>;
