@@ -95,11 +95,12 @@ void chain_remove(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan:
   entry->*next = nullptr;
 }
 
-// Out of the singly linked chain by id: its head is found by hash (as a
-// doubly linked chain's erase of a last entry did); an entry behind the head
-// is reached by the walk that every lookup by this id makes anyway.
-void id_chain_remove(OpenSpansById& map, OpenSpan* entry) noexcept {
-  OpenSpan** head = map.find(std::string_view(entry->id));
+// Out of the singly linked chain by id: its head is found by hash unless
+// the caller has just found it (`head`: its slot, nothing inserted or erased
+// since); an entry behind the head is reached by the walk that every lookup
+// by this id makes anyway.
+void id_chain_remove(OpenSpansById& map, OpenSpan* entry, OpenSpan** head) noexcept {
+  if (head == nullptr) head = map.find(std::string_view(entry->id));
   if (*head == entry) {
     if (entry->id_next != nullptr) {
       *head = entry->id_next;
@@ -232,7 +233,8 @@ class CorrelatorImpl final : public Correlator {
     IdText id;
     if (!correlation_ids_.read(event, family.key_fields, reserved, id)) return missing_id(event, family);
     const int64_t pid = reserved.process_id();
-    OpenSpan* entry = find_open(family, id.text, pid);
+    OpenSpan** id_head = nullptr;
+    OpenSpan* entry = find_open(family, id.text, pid, &id_head);
     if (entry == nullptr) {
       const ResourceRef& resource = resources_ != nullptr ? resources_->resource_of(pid) : no_resource_;
       uint64_t unused = 0;
@@ -246,7 +248,7 @@ class CorrelatorImpl final : public Correlator {
     const uint64_t start_raw = entry->start_raw;
     const bool sampled = entry->sampled;
     const int64_t span_pid = entry->pid != 0 ? entry->pid : pid;
-    SpanPtr span = detach(entry);
+    SpanPtr span = detach(entry, id_head);
     if (pid != 0 && !span->resource) attach_resource(*span, pid);  // the start named no process
     handler.on_end(event, *span);
     uint64_t early_ns = 0;
@@ -319,10 +321,13 @@ class CorrelatorImpl final : public Correlator {
   // ---- open spans -----------------------------------------------------------
 
   // The open span of this family, id and process (request ids repeat across
-  // the processes of one binary; pid 0: any).
-  OpenSpan* find_open(const FamilyInfo& family, std::string_view id, int64_t pid) noexcept {
+  // the processes of one binary; pid 0: any). `head_slot`, when given, gets
+  // the chain's slot in open_ids_ (for detach).
+  OpenSpan* find_open(const FamilyInfo& family, std::string_view id, int64_t pid,
+                      OpenSpan*** head_slot = nullptr) noexcept {
     OpenSpan** head = open_ids_.find(id);
     if (head == nullptr) return nullptr;
+    if (head_slot != nullptr) *head_slot = head;
     for (OpenSpan* entry = *head; entry != nullptr; entry = entry->id_next) {
       if (entry->family == &family && same_process(entry->pid, pid)) return entry;
     }
@@ -379,13 +384,10 @@ class CorrelatorImpl final : public Correlator {
     entry->has_tid = reserved.has_tid();
     entry->tid = entry->has_tid ? reserved.tid->int_value : 0;
     entry->nests = entry->has_tid && family.nests;
-    if (OpenSpan** head = open_ids_.find(std::string_view(entry->id))) {
-      entry->id_next = *head;
-      *head = entry;
-    } else {
-      entry->id_next = nullptr;
-      open_ids_.insert(std::string_view(entry->id), entry);
-    }
+    bool first_of_id = false;
+    OpenSpan** id_head = open_ids_.find_or_insert(std::string_view(entry->id), entry, first_of_id);
+    entry->id_next = first_of_id ? nullptr : *id_head;
+    *id_head = entry;
     if (entry->has_tid) chain_push(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
     if (entry->nests) chain_push(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
     entry->fifo_prev = fifo_tail_;
@@ -427,9 +429,10 @@ class CorrelatorImpl final : public Correlator {
     }
   }
 
-  // Removes the entry from every index and returns its span.
-  SpanPtr detach(OpenSpan* entry) {
-    id_chain_remove(open_ids_, entry);
+  // Removes the entry from every index and returns its span. `id_head`: its
+  // id chain's slot, if just found (find_open), else nullptr.
+  SpanPtr detach(OpenSpan* entry, OpenSpan** id_head = nullptr) {
+    id_chain_remove(open_ids_, entry, id_head);
     if (entry->has_tid) chain_remove(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
     if (entry->nests) chain_remove(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
     (entry->fifo_prev != nullptr ? entry->fifo_prev->fifo_next : fifo_head_) = entry->fifo_next;

@@ -89,6 +89,24 @@ class FlatIndex {
     return true;
   }
 
+  // The slot of `key`; when absent, `key` is inserted with `value` first
+  // (`inserted` says so). One hash, one probe. Precondition: `value->*Key == key`.
+  T** find_or_insert(KeyView key, T* value, bool& inserted) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    const uint64_t hash = flat_index_detail::hash_key(key, seed_);
+    size_t i = hash & mask();
+    for (; slots_[i].value != nullptr; i = (i + 1) & mask()) {
+      if (slots_[i].hash == hash && KeyView(slots_[i].value->*Key) == key) {
+        inserted = false;
+        return &slots_[i].value;
+      }
+    }
+    slots_[i] = Slot{value, hash};
+    ++size_;
+    inserted = true;
+    return &slots_[i].value;
+  }
+
   // Removes the entry `found` (what find() returned, no insert or erase since).
   void erase_found(T** found) noexcept {
     remove_at(static_cast<size_t>(reinterpret_cast<Slot*>(found) - slots_.data()));

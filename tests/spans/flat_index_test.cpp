@@ -45,6 +45,41 @@ TEST(FlatIndex, agrees_with_unordered_map_under_random_churn) {
   for (int i = 3000; i < 3100; ++i) EXPECT_EQ(index.find(std::to_string(i)), nullptr);
 }
 
+// The correlator's chain by id: one probe finds a key's slot or inserts it,
+// and an entry found so is erased through that slot. Churn as above.
+TEST(FlatIndex, find_or_insert_and_erase_found_agree_with_unordered_map) {
+  std::mt19937_64 rng(13);
+  std::deque<Named> storage;
+  FlatIndex<Named, &Named::id> index;
+  std::unordered_map<std::string, Named*> reference;
+  for (int step = 0; step < 200000; ++step) {
+    const std::string key = std::to_string(rng() % 3000);
+    if (rng() % 2 == 0) {
+      Named& item = storage.emplace_back(Named{key, 0});
+      bool inserted = false;
+      Named** slot = index.find_or_insert(item.id, &item, inserted);
+      const auto [it, fresh] = reference.try_emplace(key, &item);
+      ASSERT_EQ(inserted, fresh) << key;
+      EXPECT_EQ(*slot, it->second) << key;  // an existing key keeps its object
+    } else if (Named** found = index.find(key)) {
+      ASSERT_EQ(reference.count(key), 1u) << key;
+      EXPECT_EQ(*found, reference[key]);
+      index.erase_found(found);
+      reference.erase(key);
+    } else {
+      EXPECT_EQ(reference.count(key), 0u) << key;
+    }
+    ASSERT_EQ(index.size(), reference.size());
+    if (step % 997 == 0) {
+      for (const auto& [k, v] : reference) {
+        Named** found = index.find(k);
+        ASSERT_NE(found, nullptr) << k;
+        EXPECT_EQ(*found, v);
+      }
+    }
+  }
+}
+
 TEST(FlatIndex, integer_keys_and_replacing_the_stored_object) {
   Named a{"a", -5};
   Named b{"b", -5};
