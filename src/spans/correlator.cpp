@@ -68,10 +68,10 @@ template <typename Map, typename Key>
 void chain_push(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan::*prev,
                 OpenSpan* OpenSpan::*next) {
   entry->*prev = nullptr;
-  if (OpenSpan** head = map.find(key)) {
-    entry->*next = *head;
-    (*head)->*prev = entry;
-    *head = entry;
+  if (const auto head = map.find(key)) {
+    entry->*next = head.get();
+    head.get()->*prev = entry;
+    head.set(entry);
   } else {
     entry->*next = nullptr;
     map.insert(key, entry);
@@ -86,7 +86,7 @@ void chain_remove(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan:
   if (before != nullptr) {
     before->*next = after;
   } else if (after != nullptr) {
-    *map.find(key) = after;
+    map.find(key).set(after);
   } else {
     map.erase(key);
   }
@@ -99,16 +99,16 @@ void chain_remove(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan:
 // the caller has just found it (`head`: its slot, nothing inserted or erased
 // since); an entry behind the head is reached by the walk that every lookup
 // by this id makes anyway.
-void id_chain_remove(OpenSpansById& map, OpenSpan* entry, OpenSpan** head) noexcept {
-  if (head == nullptr) head = map.find(std::string_view(entry->id));
-  if (*head == entry) {
+void id_chain_remove(OpenSpansById& map, OpenSpan* entry, OpenSpansById::Ref head) noexcept {
+  if (!head) head = map.find(std::string_view(entry->id));
+  if (head.get() == entry) {
     if (entry->id_next != nullptr) {
-      *head = entry->id_next;
+      head.set(entry->id_next);
     } else {
       map.erase_found(head);
     }
   } else {
-    OpenSpan* before = *head;
+    OpenSpan* before = head.get();
     while (before->id_next != entry) before = before->id_next;
     before->id_next = entry->id_next;
   }
@@ -233,7 +233,7 @@ class CorrelatorImpl final : public Correlator {
     IdText id;
     if (!correlation_ids_.read(event, family.key_fields, reserved, id)) return missing_id(event, family);
     const int64_t pid = reserved.process_id();
-    OpenSpan** id_head = nullptr;
+    OpenSpansById::Ref id_head;
     OpenSpan* entry = find_open(family, id.text, pid, &id_head);
     if (entry == nullptr) {
       const ResourceRef& resource = resources_ != nullptr ? resources_->resource_of(pid) : no_resource_;
@@ -275,7 +275,7 @@ class CorrelatorImpl final : public Correlator {
       IdText parent;
       if (parent.set(reserved.parent_id)) target = find_open_of(open_ids_, parent.text, pid);
       if (target == nullptr && reserved.has_tid()) {
-        if (OpenSpan** head = open_tids_.find(reserved.tid->int_value)) target = *head;
+        if (const auto head = open_tids_.find(reserved.tid->int_value)) target = head.get();
       }
       if (target != nullptr) {
         // Measured from the span's own monotonic start, as end times are.
@@ -324,11 +324,11 @@ class CorrelatorImpl final : public Correlator {
   // the processes of one binary; pid 0: any). `head_slot`, when given, gets
   // the chain's slot in open_ids_ (for detach).
   OpenSpan* find_open(const FamilyInfo& family, std::string_view id, int64_t pid,
-                      OpenSpan*** head_slot = nullptr) noexcept {
-    OpenSpan** head = open_ids_.find(id);
-    if (head == nullptr) return nullptr;
+                      OpenSpansById::Ref* head_slot = nullptr) noexcept {
+    const OpenSpansById::Ref head = open_ids_.find(id);
+    if (!head) return nullptr;
     if (head_slot != nullptr) *head_slot = head;
-    for (OpenSpan* entry = *head; entry != nullptr; entry = entry->id_next) {
+    for (OpenSpan* entry = head.get(); entry != nullptr; entry = entry->id_next) {
       if (entry->family == &family && same_process(entry->pid, pid)) return entry;
     }
     return nullptr;
@@ -385,9 +385,9 @@ class CorrelatorImpl final : public Correlator {
     entry->tid = entry->has_tid ? reserved.tid->int_value : 0;
     entry->nests = entry->has_tid && family.nests;
     bool first_of_id = false;
-    OpenSpan** id_head = open_ids_.find_or_insert(std::string_view(entry->id), entry, first_of_id);
-    entry->id_next = first_of_id ? nullptr : *id_head;
-    *id_head = entry;
+    const OpenSpansById::Ref id_head = open_ids_.find_or_insert(std::string_view(entry->id), entry, first_of_id);
+    entry->id_next = first_of_id ? nullptr : id_head.get();
+    id_head.set(entry);
     if (entry->has_tid) chain_push(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
     if (entry->nests) chain_push(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
     entry->fifo_prev = fifo_tail_;
@@ -430,8 +430,8 @@ class CorrelatorImpl final : public Correlator {
   }
 
   // Removes the entry from every index and returns its span. `id_head`: its
-  // id chain's slot, if just found (find_open), else nullptr.
-  SpanPtr detach(OpenSpan* entry, OpenSpan** id_head = nullptr) {
+  // id chain's slot, if just found (find_open), else empty.
+  SpanPtr detach(OpenSpan* entry, OpenSpansById::Ref id_head = {}) {
     id_chain_remove(open_ids_, entry, id_head);
     if (entry->has_tid) chain_remove(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
     if (entry->nests) chain_remove(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);

@@ -146,9 +146,9 @@ using OpenSpansByThread = FlatIndex<OpenSpan, &OpenSpan::tid>;
 // The newest open span with this id (any family) of process `pid` (0: any):
 // request ids repeat across the processes of one binary.
 inline OpenSpan* find_open_of(OpenSpansById& open_ids, std::string_view id, int64_t pid) noexcept {
-  OpenSpan** head = open_ids.find(id);
-  if (head == nullptr) return nullptr;
-  for (OpenSpan* entry = *head; entry != nullptr; entry = entry->id_next) {
+  const OpenSpansById::Ref head = open_ids.find(id);
+  if (!head) return nullptr;
+  for (OpenSpan* entry = head.get(); entry != nullptr; entry = entry->id_next) {
     if (pid == 0 || entry->pid == 0 || entry->pid == pid) return entry;
   }
   return nullptr;
