@@ -68,10 +68,10 @@ template <typename Map, typename Key>
 void chain_push(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan::*prev,
                 OpenSpan* OpenSpan::*next) {
   entry->*prev = nullptr;
-  if (OpenSpan** head = map.find(key)) {
-    entry->*next = *head;
-    (*head)->*prev = entry;
-    *head = entry;
+  if (const auto head = map.find(key)) {
+    entry->*next = head.get();
+    head.get()->*prev = entry;
+    head.set(entry);
   } else {
     entry->*next = nullptr;
     map.insert(key, entry);
@@ -86,13 +86,33 @@ void chain_remove(Map& map, const Key& key, OpenSpan* entry, OpenSpan* OpenSpan:
   if (before != nullptr) {
     before->*next = after;
   } else if (after != nullptr) {
-    *map.find(key) = after;
+    map.find(key).set(after);
   } else {
     map.erase(key);
   }
   if (after != nullptr) after->*prev = before;
   entry->*prev = nullptr;
   entry->*next = nullptr;
+}
+
+// Out of the singly linked chain by id: its head is found by hash unless
+// the caller has just found it (`head`: its slot, nothing inserted or erased
+// since); an entry behind the head is reached by the walk that every lookup
+// by this id makes anyway.
+void id_chain_remove(OpenSpansById& map, OpenSpan* entry, OpenSpansById::Ref head) noexcept {
+  if (!head) head = map.find(std::string_view(entry->id));
+  if (head.get() == entry) {
+    if (entry->id_next != nullptr) {
+      head.set(entry->id_next);
+    } else {
+      map.erase_found(head);
+    }
+  } else {
+    OpenSpan* before = head.get();
+    while (before->id_next != entry) before = before->id_next;
+    before->id_next = entry->id_next;
+  }
+  entry->id_next = nullptr;
 }
 
 class CorrelatorImpl final : public Correlator {
@@ -116,7 +136,7 @@ class CorrelatorImpl final : public Correlator {
   ~CorrelatorImpl() override {
     // Unflushed records go back to the pool rather than being lost silently.
     for (OpenSpan* entry = fifo_head_; entry != nullptr; entry = entry->fifo_next) {
-      if (entry->span) emitter_.release(std::move(entry->span));
+      if (SpanPtr span = entry->record.take_full()) emitter_.release(std::move(span));
     }
   }
 
@@ -213,7 +233,8 @@ class CorrelatorImpl final : public Correlator {
     IdText id;
     if (!correlation_ids_.read(event, family.key_fields, reserved, id)) return missing_id(event, family);
     const int64_t pid = reserved.process_id();
-    OpenSpan* entry = find_open(family, id.text, pid);
+    OpenSpansById::Ref id_head;
+    OpenSpan* entry = find_open(family, id.text, pid, &id_head);
     if (entry == nullptr) {
       const ResourceRef& resource = resources_ != nullptr ? resources_->resource_of(pid) : no_resource_;
       uint64_t unused = 0;
@@ -227,7 +248,7 @@ class CorrelatorImpl final : public Correlator {
     const uint64_t start_raw = entry->start_raw;
     const bool sampled = entry->sampled;
     const int64_t span_pid = entry->pid != 0 ? entry->pid : pid;
-    SpanPtr span = detach(entry);
+    SpanPtr span = detach(entry, id_head);
     if (pid != 0 && !span->resource) attach_resource(*span, pid);  // the start named no process
     handler.on_end(event, *span);
     uint64_t early_ns = 0;
@@ -254,7 +275,7 @@ class CorrelatorImpl final : public Correlator {
       IdText parent;
       if (parent.set(reserved.parent_id)) target = find_open_of(open_ids_, parent.text, pid);
       if (target == nullptr && reserved.has_tid()) {
-        if (OpenSpan** head = open_tids_.find(reserved.tid->int_value)) target = *head;
+        if (const auto head = open_tids_.find(reserved.tid->int_value)) target = head.get();
       }
       if (target != nullptr) {
         // Measured from the span's own monotonic start, as end times are.
@@ -300,11 +321,14 @@ class CorrelatorImpl final : public Correlator {
   // ---- open spans -----------------------------------------------------------
 
   // The open span of this family, id and process (request ids repeat across
-  // the processes of one binary; pid 0: any).
-  OpenSpan* find_open(const FamilyInfo& family, std::string_view id, int64_t pid) noexcept {
-    OpenSpan** head = open_ids_.find(id);
-    if (head == nullptr) return nullptr;
-    for (OpenSpan* entry = *head; entry != nullptr; entry = entry->id_next) {
+  // the processes of one binary; pid 0: any). `head_slot`, when given, gets
+  // the chain's slot in open_ids_ (for detach).
+  OpenSpan* find_open(const FamilyInfo& family, std::string_view id, int64_t pid,
+                      OpenSpansById::Ref* head_slot = nullptr) noexcept {
+    const OpenSpansById::Ref head = open_ids_.find(id);
+    if (!head) return nullptr;
+    if (head_slot != nullptr) *head_slot = head;
+    for (OpenSpan* entry = head.get(); entry != nullptr; entry = entry->id_next) {
       if (entry->family == &family && same_process(entry->pid, pid)) return entry;
     }
     return nullptr;
@@ -349,10 +373,10 @@ class CorrelatorImpl final : public Correlator {
     entry->open_children = 0;
     ++family.users;
     if (open_count_ >= pack_above_ && pack_open_span(*span, entry->packed)) {
-      entry->resource = std::move(span->resource);
+      entry->record.hold_packed_resource(std::move(span->resource));
       emitter_.keep_spare(std::move(span));
     } else {
-      entry->span = std::move(span);
+      entry->record.hold_full(std::move(span));
     }
     entry->deadline_mono = clock_.now_monotonic_ns() + timeout_ns_;
     entry->start_raw = start_raw;
@@ -360,7 +384,10 @@ class CorrelatorImpl final : public Correlator {
     entry->has_tid = reserved.has_tid();
     entry->tid = entry->has_tid ? reserved.tid->int_value : 0;
     entry->nests = entry->has_tid && family.nests;
-    chain_push(open_ids_, std::string_view(entry->id), entry, &OpenSpan::id_prev, &OpenSpan::id_next);
+    bool first_of_id = false;
+    const OpenSpansById::Ref id_head = open_ids_.find_or_insert(std::string_view(entry->id), entry, first_of_id);
+    entry->id_next = first_of_id ? nullptr : id_head.get();
+    id_head.set(entry);
     if (entry->has_tid) chain_push(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
     if (entry->nests) chain_push(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
     entry->fifo_prev = fifo_tail_;
@@ -377,7 +404,8 @@ class CorrelatorImpl final : public Correlator {
 
   void charge(OpenSpan& entry) noexcept {
     if (budget_ == nullptr) return;
-    const size_t bytes = sizeof(OpenSpan) + entry.id.capacity() + (entry.span ? span_record_bytes(*entry.span) : 0);
+    const SpanRecord* full = entry.record.full();
+    const size_t bytes = sizeof(OpenSpan) + entry.id.heap_capacity() + (full != nullptr ? span_record_bytes(*full) : 0);
     entry.charged = static_cast<uint32_t>(std::min<size_t>(bytes, UINT32_MAX));
     budget_->charge_open(entry.charged);
   }
@@ -401,9 +429,10 @@ class CorrelatorImpl final : public Correlator {
     }
   }
 
-  // Removes the entry from every index and returns its span.
-  SpanPtr detach(OpenSpan* entry) {
-    chain_remove(open_ids_, std::string_view(entry->id), entry, &OpenSpan::id_prev, &OpenSpan::id_next);
+  // Removes the entry from every index and returns its span. `id_head`: its
+  // id chain's slot, if just found (find_open), else empty.
+  SpanPtr detach(OpenSpan* entry, OpenSpansById::Ref id_head = {}) {
+    id_chain_remove(open_ids_, entry, id_head);
     if (entry->has_tid) chain_remove(open_tids_, entry->tid, entry, &OpenSpan::tid_prev, &OpenSpan::tid_next);
     if (entry->nests) chain_remove(open_nests_, entry->tid, entry, &OpenSpan::nest_prev, &OpenSpan::nest_next);
     (entry->fifo_prev != nullptr ? entry->fifo_prev->fifo_next : fifo_head_) = entry->fifo_next;
@@ -411,7 +440,7 @@ class CorrelatorImpl final : public Correlator {
     entry->fifo_prev = entry->fifo_next = nullptr;
     refund(*entry);
     materialize(*entry);
-    SpanPtr span = std::move(entry->span);
+    SpanPtr span = entry->record.take_full();
     // What the tree view needs: this span's children still open; and one
     // child fewer open under its parent, if that is still open.
     span->open_children = entry->open_children;
@@ -442,12 +471,13 @@ class CorrelatorImpl final : public Correlator {
   // An open span's full record: unpacked on first need (its end, a span event,
   // an eviction), then kept.
   SpanRecord& materialize(OpenSpan& entry) {
-    if (!entry.span) {
-      entry.span = emitter_.acquire();
-      unpack_open_span(entry.packed, *entry.span);
-      entry.span->resource = std::move(entry.resource);
-    }
-    return *entry.span;
+    if (SpanRecord* full = entry.record.full()) return *full;
+    SpanPtr span = emitter_.acquire();
+    unpack_open_span(entry.packed, *span);
+    span->resource = entry.record.take_packed_resource();
+    SpanRecord& unpacked = *span;
+    entry.record.hold_full(std::move(span));
+    return unpacked;
   }
 
   // ---- fields ---------------------------------------------------------------

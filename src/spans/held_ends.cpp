@@ -44,8 +44,8 @@ HeldEnds::~HeldEnds() {
 uint64_t HeldEnds::hold_end(const Event& event, const FamilyInfo& family, const ReservedFields& reserved,
                             std::string_view id, const ResourceRef& resource) {
   make_key(event.family, id);
-  if (HeldEnd** previous = index_.find(std::string_view(key_scratch_))) {
-    resolve_held(*previous);  // two ends, no start: the first gives up now
+  if (const auto previous = index_.find(std::string_view(key_scratch_))) {
+    resolve_held(previous.get());  // two ends, no start: the first gives up now
   } else if (count_ >= max_held_ && head_ != nullptr) {
     bump(stats_.orphan_ends_evicted);
     resolve_held(head_);

@@ -70,8 +70,8 @@ class HeldEnds {
   HeldEnd* find(std::string_view family, std::string_view id, int64_t pid) {
     if (index_.empty()) return nullptr;
     make_key(family, id);
-    HeldEnd** held = index_.find(std::string_view(key_scratch_));
-    return held == nullptr || !same_process((*held)->pid, pid) ? nullptr : *held;
+    const auto held = index_.find(std::string_view(key_scratch_));
+    return !held || !same_process(held.get()->pid, pid) ? nullptr : held.get();
   }
 
   // The end held for a start of process `pid` at `start_unix` (0: the start has no timestamp;

@@ -24,7 +24,7 @@ class Packer {
     used_ += text.size();
     return true;
   }
-  uint16_t used() const noexcept { return static_cast<uint16_t>(used_); }
+  uint8_t used() const noexcept { return static_cast<uint8_t>(used_); }
 
  private:
   size_t room() const noexcept { return out_.bytes.size() - used_; }
@@ -63,6 +63,8 @@ constexpr uint8_t kTruncatedFlag = 0x80;
 
 bool pack_open_span(const SpanRecord& span, PackedSpan& out) noexcept {
   if (!span.events.empty() || span.end_time_unix_ns != 0) return false;
+  // Only what the header's bit-fields hold (SpanKind and StatusCode as OTLP numbers them).
+  if (static_cast<uint8_t>(span.kind) > 7 || static_cast<uint8_t>(span.status) > 3) return false;
   Packer packer(out);
   if (!packer.put_text(span.name) || !packer.put_text(span.status_message)) return false;
   for (const Attribute& attribute : span.attributes.items()) {
@@ -94,9 +96,9 @@ bool pack_open_span(const SpanRecord& span, PackedSpan& out) noexcept {
   out.start_time_unix_ns = span.start_time_unix_ns;
   out.dropped_attributes = span.attributes.dropped();
   out.depth = span.depth;
-  out.kind = span.kind;
-  out.status = span.status;
-  out.parent_remote = span.parent_remote;
+  out.kind = static_cast<uint8_t>(span.kind) & 7;
+  out.status = static_cast<uint8_t>(span.status) & 3;
+  out.parent_remote = span.parent_remote ? 1 : 0;
   out.used = packer.used();
   return true;
 }
@@ -107,9 +109,9 @@ void unpack_open_span(const PackedSpan& packed, SpanRecord& into) {
   into.parent_span_id = packed.parent_span_id;
   into.start_time_unix_ns = packed.start_time_unix_ns;
   into.depth = packed.depth;
-  into.kind = packed.kind;
-  into.status = packed.status;
-  into.parent_remote = packed.parent_remote;
+  into.kind = static_cast<SpanKind>(packed.kind);
+  into.status = static_cast<StatusCode>(packed.status);
+  into.parent_remote = packed.parent_remote != 0;
   into.attributes.set_dropped(packed.dropped_attributes);
   Unpacker unpacker(packed);
   into.name.assign(unpacker.get_text());

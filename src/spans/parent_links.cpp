@@ -88,10 +88,10 @@ bool ParentLinks::link_remote_or_nesting(const ReservedFields& reserved, const F
   if (context == ContextResult::kAbsent && !named && auto_nesting_ && reserved.has_tid()) {
     // Not under a span of the same family: two requests on one thread are
     // siblings (an event loop), not parent and child.
-    OpenSpan** head = open_nests_.find(reserved.tid->int_value);
-    if (head != nullptr && (*head)->family != &family) {
-      link_local(span, **head, link);
-      open_parent = *head;
+    const OpenSpansByThread::Ref head = open_nests_.find(reserved.tid->int_value);
+    if (head && head.get()->family != &family) {
+      link_local(span, *head.get(), link);
+      open_parent = head.get();
       bump(stats_.spans_auto_nested);
       return true;
     }
@@ -147,8 +147,8 @@ void ParentLinks::remember_ended(std::string_view id, int64_t pid, const SpanRec
 // The index keeps the latest span ended with an id: another process's is not
 // this child's parent (rare: two processes ending the same id within 4096 spans).
 const ParentLinks::EndedSpan* ParentLinks::find_ended(std::string_view id, int64_t pid) noexcept {
-  EndedSpan** found = ended_index_.find(id);
-  return found == nullptr || !same_process((*found)->pid, pid) ? nullptr : *found;
+  const auto found = ended_index_.find(id);
+  return !found || !same_process(found.get()->pid, pid) ? nullptr : found.get();
 }
 
 }  // namespace bto

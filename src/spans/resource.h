@@ -70,6 +70,19 @@ class ResourceRef {
     release();
     p_ = nullptr;
   }
+  // For a holder that keeps it in a tagged word (OpenSpan's OpenRecord): the
+  // reference leaves this object without being dropped, and comes back.
+  Resource* release_raw() noexcept {
+    Resource* const p = p_;
+    p_ = nullptr;
+    return p;
+  }
+  static ResourceRef adopt_raw(Resource* p) noexcept {
+    ResourceRef ref;
+    ref.p_ = p;
+    return ref;
+  }
+
   const Resource* get() const noexcept { return p_; }
   const Resource* operator->() const noexcept { return p_; }
   const Resource& operator*() const noexcept { return *p_; }

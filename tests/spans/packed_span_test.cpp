@@ -51,6 +51,28 @@ TEST(PackedSpan, round_trips_every_field_and_attribute_type) {
   EXPECT_EQ(out.attributes.find("thread.id")->key.data(), span.attributes.find("thread.id")->key.data());
 }
 
+// kind, status and parent_remote share one byte of bit-fields: every value survives.
+TEST(PackedSpan, round_trips_every_kind_status_and_remote_parent) {
+  for (uint8_t kind = 0; kind <= 5; ++kind) {
+    for (uint8_t status = 0; status <= 2; ++status) {
+      for (const bool remote : {false, true}) {
+        SpanRecord span = typical_start();
+        span.kind = static_cast<SpanKind>(kind);
+        span.status = static_cast<StatusCode>(status);
+        span.parent_remote = remote;
+        PackedSpan packed;
+        ASSERT_TRUE(pack_open_span(span, packed));
+        SpanRecord out;
+        unpack_open_span(packed, out);
+        EXPECT_EQ(out.kind, span.kind);
+        EXPECT_EQ(out.status, span.status);
+        EXPECT_EQ(out.parent_remote, remote);
+        EXPECT_EQ(out.depth, 3);
+      }
+    }
+  }
+}
+
 TEST(PackedSpan, keeps_the_truncation_mark_and_the_order) {
   SpanRecord span;
   span.attributes.set_limits(AttributeList::kUnlimited, 4);
