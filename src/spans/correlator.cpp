@@ -237,10 +237,6 @@ class CorrelatorImpl final : public Correlator {
     OpenSpan* entry = find_open(family, id.text, pid, &id_head);
     if (entry == nullptr) {
       const ResourceRef& resource = resources_ != nullptr ? resources_->resource_of(pid) : no_resource_;
-      uint64_t unused = 0;
-      uint64_t unused_raw = 0;
-      // An end held without a usable timestamp is timed on its arrival.
-      if (!timestamp_of(reserved, clock_, unused, unused_raw)) arrival_time();
       return note_event_time(held_.hold_end(event, family, reserved, id.text, resource));
     }
 
@@ -485,9 +481,7 @@ class CorrelatorImpl final : public Correlator {
   // The time of an event that carries no timestamp: now. Noted, so that the
   // reader keeps such events waiting no longer than read_coalesce.
   uint64_t arrival_time() noexcept {
-    if (!stats_.arrival_times_used.load(std::memory_order_relaxed)) {
-      stats_.arrival_times_used.store(true, std::memory_order_relaxed);
-    }
+    stats_.note_arrival_time();
     return clock_.now_unix_ns();
   }
 

@@ -113,6 +113,10 @@ struct CorrelatorStats {
   // from then on the reader stops holding events back for long
   // (SourceOptions::read_coalesce_timestamped).
   std::atomic<bool> arrival_times_used{false};
+  // Written only until set: the flag stays a read for the reader thread after that.
+  void note_arrival_time() noexcept {
+    if (!arrival_times_used.load(std::memory_order_relaxed)) arrival_times_used.store(true, std::memory_order_relaxed);
+  }
   std::atomic<uint64_t> spans_replayed{0};              // from an OTLP/JSON recording (--input), sent on unchanged
   std::atomic<uint64_t> recorded_resources_over_limit{0};  // replayed spans sent with our resource (kMaxRecordedResources)
 };

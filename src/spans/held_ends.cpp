@@ -68,6 +68,7 @@ uint64_t HeldEnds::hold_end(const Event& event, const FamilyInfo& family, const 
   held->arrival_unix = clock_.now_unix_ns();
   held->end_raw = 0;
   held->has_end_timestamp = timestamp_of(reserved, clock_, held->end_unix, held->end_raw);
+  if (!held->has_end_timestamp) stats_.note_arrival_time();  // it ends at arrival_unix
   held->has_duration = duration_of(reserved, held->duration);
   held->parent_missing = !parents_.assign_ids(reserved, family, *held->span, false, held->sampled);
   held->deadline_mono = clock_.now_monotonic_ns() + hold_ns_;
