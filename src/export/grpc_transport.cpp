@@ -15,11 +15,15 @@
 #include <grpcpp/support/channel_arguments.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <cctype>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "common/log.h"
 #include "export/protobuf_reader.h"
@@ -44,9 +48,11 @@ struct LogSecrets {
   std::vector<std::string> values;
 };
 
+// Never destroyed: gRPC's threads may still log after static destructors ran
+// (a subchannel freed on an event-engine thread at exit).
 LogSecrets& log_secrets() {
-  static LogSecrets secrets;
-  return secrets;
+  static LogSecrets* const secrets = new LogSecrets;
+  return *secrets;
 }
 
 void add_log_secrets(const std::vector<std::pair<std::string, std::string>>& metadata) {
@@ -71,10 +77,18 @@ bool quotes_a_secret(std::string_view message) {
 // gRPC core logs through gpr_log to stderr by default: every failed connection
 // attempt to a down collector would print a line. Our own (rate-limited) log
 // already says what failed, so gRPC's lines go to spdlog's debug level.
+std::atomic<bool> grpc_logs_closed{false};
+
 void route_grpc_logs_once() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // spdlog's registry is a function static: touching it here constructs it
+    // before our atexit handler is registered, so the handler runs first and
+    // no gRPC line reaches a destroyed logger.
+    (void)spdlog::default_logger_raw();
+    std::atexit([] { grpc_logs_closed.store(true, std::memory_order_release); });
     gpr_set_log_function([](gpr_log_func_args* args) {
+      if (grpc_logs_closed.load(std::memory_order_acquire)) return;
       if (quotes_a_secret(args->message)) {
         spdlog::debug("grpc: (a line quoting an OTLP header value, withheld) ({}:{})", args->file, args->line);
         return;
@@ -107,6 +121,37 @@ std::shared_ptr<grpc::ChannelCredentials> make_credentials(const GrpcTransportOp
   ssl.pem_cert_chain = std::move(cert);
   return grpc::SslCredentials(ssl);
 }
+
+// gRPC frees a channel's subchannels, and a connection attempt still in
+// flight, on its own threads after the channel is gone; the last of them
+// runs grpc_shutdown in a detached thread. A process exiting meanwhile frees
+// globals under those threads (our log sink read freed memory) and leaves
+// their objects reachable only from epoll (LeakSanitizer reports them). So
+// the last transport to go waits, bounded, until gRPC has really shut down.
+constexpr std::chrono::milliseconds kGrpcShutdownWait{1000};
+
+class GrpcQuiescence {
+ public:
+  GrpcQuiescence() { live_transports().fetch_add(1, std::memory_order_relaxed); }
+  GrpcQuiescence(const GrpcQuiescence&) = delete;
+  GrpcQuiescence& operator=(const GrpcQuiescence&) = delete;
+  ~GrpcQuiescence() {
+    if (live_transports().fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    const auto deadline = std::chrono::steady_clock::now() + kGrpcShutdownWait;
+    while (grpc_is_initialized() != 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (grpc_is_initialized() != 0) {
+      spdlog::debug("gRPC still running {} ms after its last channel closed", kGrpcShutdownWait.count());
+    }
+  }
+
+ private:
+  static std::atomic<int>& live_transports() {
+    static std::atomic<int> count{0};
+    return count;
+  }
+};
 
 class GrpcTransportImpl final : public GrpcTransport {
  public:
@@ -215,6 +260,7 @@ class GrpcTransportImpl final : public GrpcTransport {
     }
   }
 
+  GrpcQuiescence quiescence_;  // first: destroyed last, after the channel and queue
   const std::string method_;
   const std::vector<std::pair<std::string, std::string>> metadata_;
   const size_t max_response_bytes_;

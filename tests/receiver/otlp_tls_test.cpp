@@ -2,6 +2,7 @@
 // made by openssl for this run only (TlsTest, otlp_test_fixture.h): what holds
 // over both transports, then what differs.
 
+#include <grpc/grpc.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -99,6 +100,25 @@ TEST_F(OtlpTls, validate_reports_unreadable_files_and_half_mtls) {
 }
 
 // ---- OTLP/gRPC: the scheme decides TLS; a failed handshake is UNAVAILABLE --------------
+
+// gRPC frees the subchannel of a failed handshake on its own threads after the
+// channel is gone. A process that exits meanwhile runs its static destructors
+// under those threads (our log sink once read a freed global there) and
+// LeakSanitizer finds their half-freed TLS objects. The last exporter to go
+// waits until gRPC has shut down.
+TEST_F(OtlpTls, grpc_has_shut_down_when_the_last_exporter_is_gone) {
+  const auto receiver = start(kGrpc, true);
+  OtlpOptions o = options(kGrpc, receiver->endpoint());
+  o.certificate_file = path("ca.crt");  // no client certificate: the handshake fails
+  for (int round = 0; round < 3; ++round) {
+    ExportStats stats;
+    auto exporter = create_otlp_exporter(o, build_resource({}), stats);
+    SpanBatch batch = make_spans(2);
+    EXPECT_NE(ExportResult::kSuccess, exporter->export_batch(batch.view()));
+    exporter.reset();
+    EXPECT_EQ(0, grpc_is_initialized()) << "round " << round;
+  }
+}
 
 class OtlpGrpcTls : public TlsTest {};
 
