@@ -174,9 +174,10 @@ std::unique_ptr<SpanExporter> create_otlp_exporter(const OtlpOptions& options,
 }
 
 std::string validate_otlp_options(const OtlpOptions& options) {
-  if (options.protocol == OtlpProtocol::kGrpc) return validate_otlp_grpc_options(options);
-  const std::string_view url = options.endpoint;
-  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+  if (options.protocol == OtlpProtocol::kGrpc) {
+    if (std::string problem = validate_otlp_grpc_options(options); !problem.empty()) return problem;
+  } else if (const std::string_view url = options.endpoint;
+             !url.starts_with("http://") && !url.starts_with("https://")) {
     return fmt::format("OTLP endpoint {} must start with http:// or https://", quote_bytes(redact_url(url)));
   }
   const std::pair<const char*, const std::string*> files[] = {

@@ -1,7 +1,5 @@
 #include "export/otlp_grpc_exporter.h"
 
-#include <unistd.h>
-
 #include "common/log.h"
 #include "export/grpc_transport.h"
 #include "export/otlp_send_transport.h"
@@ -37,19 +35,6 @@ std::string validate_otlp_grpc_options(const OtlpOptions& options) {
     return fmt::format("OTLP/gRPC endpoint {} must be http://host:port, https://host:port or host:port",
                        quote_bytes(grpc_endpoint_for_logs(options.endpoint)));
   }
-  const std::pair<const char*, const std::string*> files[] = {
-      {"certificate", &options.certificate_file},
-      {"client key", &options.client_key_file},
-      {"client certificate", &options.client_certificate_file},
-  };
-  for (const auto& [what, path] : files) {
-    if (!path->empty() && access(path->c_str(), R_OK) != 0) {
-      return fmt::format("OTLP {} file {} is not readable", what, quote_bytes(*path, 200));
-    }
-  }
-  if (options.client_key_file.empty() != options.client_certificate_file.empty()) {
-    return "OTLP mTLS needs both a client key and a client certificate";
-  }
   for (size_t i = 0; i < options.headers.size(); ++i) {
     const auto& [key, value] = options.headers[i];
     if (const std::string problem = check_grpc_metadata(key, value); !problem.empty()) {
@@ -57,7 +42,6 @@ std::string validate_otlp_grpc_options(const OtlpOptions& options) {
                          problem);
     }
   }
-  if (options.timeout.count() <= 0) return "OTLP timeout must be positive";
   return {};
 }
 

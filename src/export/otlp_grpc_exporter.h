@@ -23,8 +23,9 @@ inline constexpr const char* kOtlpGrpcDefaultEndpoint = "http://localhost:4317";
 std::unique_ptr<SpanExporter> create_otlp_grpc_exporter(const OtlpOptions& options,
                                                         const ResourceInfo& resource, ExportStats& stats);
 
-// validate_otlp_options() for protocol grpc: endpoint scheme, TLS files,
-// header names and values usable as gRPC metadata.
+// What only protocol grpc checks (validate_otlp_options() calls it, then
+// checks TLS files and the timeout as for HTTP): the endpoint's form, header
+// names and values usable as gRPC metadata.
 std::string validate_otlp_grpc_options(const OtlpOptions& options);
 
 // OTLP/gRPC failure handling (https://opentelemetry.io/docs/specs/otlp/#failures):

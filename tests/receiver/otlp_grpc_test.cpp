@@ -218,6 +218,12 @@ TEST(OtlpGrpcEndpoint, validate_checks_scheme_files_and_metadata) {
   EXPECT_NE(std::string::npos, validate_otlp_options(o).find("metadata name"));
   o.headers = {{"trace-bin", std::string("\x00\xff", 2)}};
   EXPECT_EQ("", validate_otlp_options(o)) << "-bin metadata carries bytes";
+  o.client_key_file = o.certificate_file = "/etc/hostname";  // readable, but half an mTLS pair
+  EXPECT_NE(std::string::npos, validate_otlp_options(o).find("both"));
+  o.client_key_file.clear();
+  o.certificate_file.clear();
+  o.timeout = std::chrono::milliseconds(0);
+  EXPECT_NE(std::string::npos, validate_otlp_options(o).find("timeout"));
 }
 
 // ---- settings ------------------------------------------------------------------
