@@ -216,13 +216,12 @@ error_code JsonDecoder::read_lost_events(od::value& data, Scan& scan) {
   od::object object;
   if (error_code error = data.get_object().get(object)) return error;
   for (auto member : object) {
-    if (error_code error = member.error()) return error;
-    od::field& field = member.value_unsafe();
     std::string_view key;
-    if (error_code error = field.unescaped_key().get(key)) return error;
+    od::value value;
+    if (error_code error = read_member(member, key, value)) return error;
     if (key != "events") continue;
     uint64_t count = 0;
-    if (!field.value().get_uint64().get(count)) scan.lost = saturating_sum(scan.lost, count);
+    if (!value.get_uint64().get(count)) scan.lost = saturating_sum(scan.lost, count);
   }
   return simdjson::SUCCESS;
 }
@@ -249,10 +248,10 @@ error_code validate_array(od::array array, int depth) {
 error_code validate_object(od::object object, int depth) {
   if (depth > kMaxValidatedDepth) return simdjson::DEPTH_ERROR;
   for (auto member : object) {
-    if (error_code error = member.error()) return error;
     std::string_view key;
-    if (error_code error = member.value_unsafe().unescaped_key().get(key)) return error;
-    if (error_code error = validate_value(member.value_unsafe().value(), depth)) return error;
+    od::value value;
+    if (error_code error = read_member(member, key, value)) return error;
+    if (error_code error = validate_value(value, depth)) return error;
   }
   return simdjson::SUCCESS;
 }

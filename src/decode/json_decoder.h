@@ -89,6 +89,16 @@ inline error_code read_event_name(od::value& value, Scan& scan) {
   return value.get_string().get(scan.name);
 }
 
+// One member of an object being iterated: its unescaped key and its value.
+inline error_code read_member(simdjson::simdjson_result<od::field>& member, std::string_view& key,
+                              od::value& value) {
+  if (error_code error = member.error()) return error;
+  od::field& field = member.value_unsafe();
+  if (error_code error = field.unescaped_key().get(key)) return error;
+  value = field.value();
+  return simdjson::SUCCESS;
+}
+
 class JsonDecoder final : public Decoder {
  public:
   JsonDecoder(const DecodeOptions& options, DecodeStats& stats);

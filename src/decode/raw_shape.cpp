@@ -11,11 +11,9 @@ namespace bto::decode_detail {
 error_code JsonDecoder::scan_object(od::object& object, Mode mode, Scan& scan) {
   fields_.clear();
   for (auto member : object) {
-    if (error_code error = member.error()) return error;
-    od::field& field = member.value_unsafe();
     std::string_view key;
-    if (error_code error = field.unescaped_key().get(key)) return error;
-    od::value value = field.value();
+    od::value value;
+    if (error_code error = read_member(member, key, value)) return error;
 
     if (key == "event" && mode != Mode::kRecord) {
       if (scan.record) {
@@ -60,11 +58,9 @@ error_code JsonDecoder::append_nested(od::value& data, Scan& scan) {
   od::object object;
   if (error_code error = data.get_object().get(object)) return error;
   for (auto member : object) {
-    if (error_code error = member.error()) return error;
-    od::field& field = member.value_unsafe();
     std::string_view key;
-    if (error_code error = field.unescaped_key().get(key)) return error;
-    od::value value = field.value();
+    od::value value;
+    if (error_code error = read_member(member, key, value)) return error;
     if (error_code error = fields_.append(key, value, scan.fields)) return error;
   }
   return simdjson::SUCCESS;

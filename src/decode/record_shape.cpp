@@ -13,11 +13,9 @@ error_code JsonDecoder::read_record(od::value& data, Scan& scan) {
   fields_.clear();
   scan.record_object = true;
   for (auto member : object) {
-    if (error_code error = member.error()) return error;
-    od::field& field = member.value_unsafe();
     std::string_view key;
-    if (error_code error = field.unescaped_key().get(key)) return error;
-    od::value value = field.value();
+    od::value value;
+    if (error_code error = read_member(member, key, value)) return error;
     if (key == "event" && !scan.has_event) {
       if (error_code error = read_event_name(value, scan)) return error;
       continue;
