@@ -127,35 +127,6 @@ std::string exporter_path() {
 }
 std::string source_path(const std::string& relative) { return std::string(BTO_SOURCE_DIR) + "/" + relative; }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t count = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++count;
-  return count;
-}
-
-TempDir::TempDir() {
-  char pattern[] = "/tmp/bto-app-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp");
-  dir_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
-}
-
 long long summary_value(const std::string& stderr_text, const std::string& key) {
   const size_t summary = stderr_text.rfind("summary: ");
   if (summary == std::string::npos) return -1;

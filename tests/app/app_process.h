@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+#include "support/text_file.h"
+
 namespace bto::apptest {
 
 using std::chrono::milliseconds;
@@ -48,19 +51,10 @@ class Process {
 
 std::string exporter_path();
 std::string source_path(const std::string& relative);
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& text);
-size_t count_of(const std::string& text, const std::string& needle);
-// A fresh directory under /tmp, removed with its files at scope exit.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
-
- private:
-  std::string dir_;
-};
+using testing::count_of;
+using testing::read_file;
+using testing::TempDir;
+using testing::write_file;
 
 // The value of `key=` in bpftrace-otel's summary line (stderr), or -1.
 long long summary_value(const std::string& stderr_text, const std::string& key);

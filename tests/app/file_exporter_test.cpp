@@ -25,8 +25,8 @@ std::string check_lines(const std::vector<std::string>& files, const TempDir& di
   std::vector<std::string> argv = {BTO_PYTHON, source_path("tests/receiver/check_otlp_json_lines.py"), "--protos",
                                    BTO_OTLP_PROTOS_DIR};
   argv.insert(argv.end(), files.begin(), files.end());
-  const std::string out = dir.path("check.json");
-  Process p = Process::start(argv, {null_in(), file_out(out), dir.path("check.err")});
+  const std::string out = dir.file("check.json");
+  Process p = Process::start(argv, {null_in(), file_out(out), dir.file("check.err")});
   exit_code = p.wait_for(milliseconds(60000)).value_or(-1);
   return read_file(out);
 }
@@ -40,14 +40,14 @@ std::map<std::string, int> name_counts(simdjson::dom::element spans) {
 TEST(FileExporter, recorded_demo_parses_with_the_official_schema_and_matches_the_json_view) {
   TempDir dir;
   const std::string demo = source_path("tests/data/recorded-demo.jsonl");
-  const std::string file = dir.path("spans.jsonl");
+  const std::string file = dir.file("spans.jsonl");
   Process run = Process::start({exporter_path(), "--input", demo, "--exporter", "file", "--output", file,
                                 "--service-name", "demo-server"},
-                               {null_in(), null_out(), dir.path("run.err")});
-  ASSERT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.path("run.err"));
+                               {null_in(), null_out(), dir.file("run.err")});
+  ASSERT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.file("run.err"));
   int code = 0;
   const std::string result = check_lines({file}, dir, code);
-  ASSERT_EQ(code, 0) << read_file(dir.path("check.err"));
+  ASSERT_EQ(code, 0) << read_file(dir.file("check.err"));
   simdjson::dom::parser parser;
   simdjson::dom::element doc = parser.parse(result);
   EXPECT_GE(doc["trace_requests"].get_int64().value(), 1);
@@ -59,9 +59,9 @@ TEST(FileExporter, recorded_demo_parses_with_the_official_schema_and_matches_the
   }
 
   // The JSON console view of the same stream: the same spans by name.
-  const std::string json_view = dir.path("view.jsonl");
+  const std::string json_view = dir.file("view.jsonl");
   Process view = Process::start({exporter_path(), "--input", demo, "--console-format", "json"},
-                                {null_in(), file_out(json_view), dir.path("view.err")});
+                                {null_in(), file_out(json_view), dir.file("view.err")});
   ASSERT_EQ(view.wait_for(milliseconds(30000)), std::optional<int>(0));
   std::map<std::string, int> view_names;
   simdjson::dom::parser line_parser;
@@ -83,12 +83,12 @@ TEST(FileExporter, rotation_keeps_n_files_of_whole_lines_under_the_size) {
     events += "{\"type\":\"value\",\"data\":[\"http_request_end\",\"request_id\"," + id +
               ",\"status_code\",200,\"timestamp\"," + t + "5]}\n";
   }
-  write_file(dir.path("events.jsonl"), events);
-  const std::string file = dir.path("spans.jsonl");
-  Process run = Process::start({exporter_path(), "--input", dir.path("events.jsonl"), "--output", file,
+  write_file(dir.file("events.jsonl"), events);
+  const std::string file = dir.file("spans.jsonl");
+  Process run = Process::start({exporter_path(), "--input", dir.file("events.jsonl"), "--output", file,
                                 "--output-max-size", "64KiB", "--output-keep", "2", "--max-export-batch-size", "50"},
-                               {null_in(), null_out(), dir.path("run.err")});
-  ASSERT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.path("run.err"));
+                               {null_in(), null_out(), dir.file("run.err")});
+  ASSERT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.file("run.err"));
   ASSERT_TRUE(std::filesystem::exists(file + ".1"));
   ASSERT_TRUE(std::filesystem::exists(file + ".2"));
   EXPECT_FALSE(std::filesystem::exists(file + ".3"));
@@ -97,7 +97,7 @@ TEST(FileExporter, rotation_keeps_n_files_of_whole_lines_under_the_size) {
   }
   int code = 0;
   const std::string result = check_lines({file + ".2", file + ".1", file}, dir, code);
-  ASSERT_EQ(code, 0) << read_file(dir.path("check.err"));
+  ASSERT_EQ(code, 0) << read_file(dir.file("check.err"));
   simdjson::dom::parser parser;
   simdjson::dom::element doc = parser.parse(result);
   const size_t kept = doc["spans"].get_array().size();
@@ -108,28 +108,28 @@ TEST(FileExporter, rotation_keeps_n_files_of_whole_lines_under_the_size) {
 
 TEST(FileExporter, output_dash_writes_the_lines_to_stdout) {
   TempDir dir;
-  const std::string out = dir.path("stdout");
+  const std::string out = dir.file("stdout");
   Process run = Process::start({exporter_path(), "--input", source_path("tests/data/recorded-demo.jsonl"), "--exporter",
                                 "file", "--output", "-"},
-                               {null_in(), file_out(out), dir.path("run.err")});
+                               {null_in(), file_out(out), dir.file("run.err")});
   ASSERT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(0));
   int code = 0;
   const std::string result = check_lines({out}, dir, code);
-  ASSERT_EQ(code, 0) << read_file(dir.path("check.err"));
+  ASSERT_EQ(code, 0) << read_file(dir.file("check.err"));
   simdjson::dom::parser parser;
   EXPECT_EQ(parser.parse(result)["spans"].get_array().size(), 414u);
 }
 
 TEST(FileExporter, metrics_exporter_file_writes_official_metrics_requests_into_the_same_file) {
   TempDir dir;
-  const std::string file = dir.path("spans.jsonl");
+  const std::string file = dir.file("spans.jsonl");
   Process run = Process::start({exporter_path(), "--input", source_path("tests/data/recorded-demo.jsonl"), "--output",
                                 file, "--metrics-exporter", "file"},
-                               {null_in(), null_out(), dir.path("run.err")});
-  ASSERT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.path("run.err"));
+                               {null_in(), null_out(), dir.file("run.err")});
+  ASSERT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.file("run.err"));
   int code = 0;
   const std::string result = check_lines({file}, dir, code);
-  ASSERT_EQ(code, 0) << read_file(dir.path("check.err"));
+  ASSERT_EQ(code, 0) << read_file(dir.file("check.err"));
   simdjson::dom::parser parser;
   simdjson::dom::element doc = parser.parse(result);
   EXPECT_EQ(doc["metrics_requests"].get_int64().value(), 1);  // the collection at exit
@@ -137,10 +137,10 @@ TEST(FileExporter, metrics_exporter_file_writes_official_metrics_requests_into_t
   EXPECT_EQ(doc["spans"].get_array().size(), 414u);
   // And a replay of it sends the spans on, counting the metrics line as ignored.
   Process replay = Process::start({exporter_path(), "--input", file, "--exporter", "none"},
-                                  {null_in(), null_out(), dir.path("replay.err")});
+                                  {null_in(), null_out(), dir.file("replay.err")});
   ASSERT_EQ(replay.wait_for(milliseconds(30000)), std::optional<int>(0));
-  EXPECT_EQ(summary_value(read_file(dir.path("replay.err")), "replayed"), 414);
-  EXPECT_EQ(summary_value(read_file(dir.path("replay.err")), "ignored"), 1);
+  EXPECT_EQ(summary_value(read_file(dir.file("replay.err")), "replayed"), 414);
+  EXPECT_EQ(summary_value(read_file(dir.file("replay.err")), "ignored"), 1);
 }
 
 TEST(FileExporter, settings_that_contradict_are_refused) {
@@ -151,9 +151,9 @@ TEST(FileExporter, settings_that_contradict_are_refused) {
         {"--metrics-exporter", "file"}}) {
     std::vector<std::string> argv = {exporter_path(), "--input", source_path("tests/data/recorded-demo.jsonl")};
     argv.insert(argv.end(), args.begin(), args.end());
-    Process run = Process::start(argv, {null_in(), null_out(), dir.path("err")});
+    Process run = Process::start(argv, {null_in(), null_out(), dir.file("err")});
     EXPECT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(2)) << args[0] << " " << args[1];
-    EXPECT_NE(read_file(dir.path("err")).find("error:"), std::string::npos) << read_file(dir.path("err"));
+    EXPECT_NE(read_file(dir.file("err")).find("error:"), std::string::npos) << read_file(dir.file("err"));
   }
 }
 

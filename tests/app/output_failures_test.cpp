@@ -59,11 +59,11 @@ class OutputFailures : public ::testing::Test {
  protected:
   void SetUp() override { ::signal(SIGPIPE, SIG_IGN); }
   TempDir dir_;
-  std::string err_ = dir_.path("stderr");
+  std::string err_ = dir_.file("stderr");
 };
 
 TEST_F(OutputFailures, console_write_to_dev_full_is_a_failed_export_logged_once_and_exits_nonzero) {
-  const std::string input = dir_.path("events.jsonl");
+  const std::string input = dir_.file("events.jsonl");
   write_file(input, http_events(2000));
   const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
   ASSERT_GE(full, 0);
@@ -151,7 +151,7 @@ void expect_shutdown_timeout_kept(const std::vector<std::string>& argv_tail, con
 }
 
 TEST_F(OutputFailures, stalled_stdout_does_not_defeat_shutdown_timeout) {
-  const std::string input = dir_.path("events.jsonl");
+  const std::string input = dir_.file("events.jsonl");
   write_file(input, http_events(3000));
   for (const std::string format : {"text", "json", "tree"}) {
     int out[2];
@@ -166,9 +166,9 @@ TEST_F(OutputFailures, stalled_stdout_does_not_defeat_shutdown_timeout) {
 }
 
 TEST_F(OutputFailures, file_exporter_fifo_without_reader_does_not_defeat_shutdown_timeout) {
-  const std::string input = dir_.path("events.jsonl");
+  const std::string input = dir_.file("events.jsonl");
   write_file(input, http_events(500));
-  const std::string fifo = dir_.path("spans.fifo");
+  const std::string fifo = dir_.file("spans.fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   expect_shutdown_timeout_kept({"--input", input, "--exporter", "file", "--output", fifo, "--shutdown-timeout", "1s"},
                                err_, ::open("/dev/null", O_WRONLY | O_CLOEXEC), 1.0);
@@ -176,9 +176,9 @@ TEST_F(OutputFailures, file_exporter_fifo_without_reader_does_not_defeat_shutdow
 }
 
 TEST_F(OutputFailures, file_exporter_fifo_nobody_reads_does_not_defeat_shutdown_timeout) {
-  const std::string input = dir_.path("events.jsonl");
+  const std::string input = dir_.file("events.jsonl");
   write_file(input, http_events(3000));
-  const std::string fifo = dir_.path("spans.fifo");
+  const std::string fifo = dir_.file("spans.fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // open, never read
   ASSERT_GE(reader, 0);
@@ -190,7 +190,7 @@ TEST_F(OutputFailures, file_exporter_fifo_nobody_reads_does_not_defeat_shutdown_
 }
 
 TEST_F(OutputFailures, file_exporter_write_to_dev_full_is_a_failed_export_and_exits_nonzero) {
-  const std::string input = dir_.path("events.jsonl");
+  const std::string input = dir_.file("events.jsonl");
   write_file(input, http_events(100));
   Process p = Process::start({exporter_path(), "--input", input, "--exporter", "file", "--output", "/dev/full"},
                              {::open("/dev/null", O_RDONLY | O_CLOEXEC), ::open("/dev/null", O_WRONLY | O_CLOEXEC), err_});
@@ -226,7 +226,7 @@ class SilentCollector {
 
 TEST_F(OutputFailures, otlp_http_collector_that_never_answers_does_not_defeat_shutdown_timeout) {
   SilentCollector collector;
-  const std::string input = dir_.path("events.jsonl");
+  const std::string input = dir_.file("events.jsonl");
   write_file(input, http_events(300));
   expect_shutdown_timeout_kept({"--input", input, "--endpoint", "http://127.0.0.1:" + std::to_string(collector.port()),
                                 "--timeout", "30s", "--span-metrics", "false", "--shutdown-timeout", "1s"},
@@ -236,7 +236,7 @@ TEST_F(OutputFailures, otlp_http_collector_that_never_answers_does_not_defeat_sh
 
 TEST_F(OutputFailures, otlp_grpc_collector_that_never_answers_does_not_defeat_shutdown_timeout) {
   SilentCollector collector;
-  const std::string input = dir_.path("events.jsonl");
+  const std::string input = dir_.file("events.jsonl");
   write_file(input, http_events(300));
   expect_shutdown_timeout_kept({"--input", input, "--protocol", "grpc", "--endpoint",
                                 "http://127.0.0.1:" + std::to_string(collector.port()), "--timeout", "30s",
@@ -248,10 +248,10 @@ TEST_F(OutputFailures, otlp_grpc_collector_that_never_answers_does_not_defeat_sh
 TEST_F(OutputFailures, text_view_escapes_control_characters_and_terminal_escape_sequences) {
   // A URI that would clear the screen, set the window title and break the line.
   const std::string hostile = "/a\\u001b[2J\\u001b]0;owned\\u0007\\nforged line\\u009b31m\\u202eevil";
-  const std::string input = dir_.path("events.jsonl");
+  const std::string input = dir_.file("events.jsonl");
   write_file(input, http_events(3, 1, hostile));
   for (const std::string format : {"text", "tree"}) {
-    const std::string out = dir_.path("out-" + format);
+    const std::string out = dir_.file("out-" + format);
     Process p = Process::start({exporter_path(), "--input", input, "--console-format", format, "--color", "never"},
                                {::open("/dev/null", O_RDONLY | O_CLOEXEC),
                                 ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), err_});

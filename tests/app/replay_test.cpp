@@ -111,11 +111,11 @@ class Replay : public ::testing::TestWithParam<ReceiverProtocol> {};
 
 TEST_P(Replay, recording_given_back_to_input_reaches_the_collector_span_for_span) {
   TempDir dir;
-  const std::string recording = dir.path("recording.jsonl");
+  const std::string recording = dir.file("recording.jsonl");
   Process record = Process::start({exporter_path(), "--input", source_path("tests/data/recorded-demo.jsonl"),
                                    "--exporter", "file", "--output", recording, "--service-name", "demo-server"},
-                                  {null_in(), null_out(), dir.path("record.err")});
-  ASSERT_EQ(record.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.path("record.err"));
+                                  {null_in(), null_out(), dir.file("record.err")});
+  ASSERT_EQ(record.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.file("record.err"));
   const auto recorded = read_recording(recording);
   ASSERT_EQ(recorded.size(), 414u);
 
@@ -125,9 +125,9 @@ TEST_P(Replay, recording_given_back_to_input_reaches_the_collector_span_for_span
   Process replay = Process::start({exporter_path(), "--input", recording, "--endpoint", receiver.endpoint(),
                                    "--protocol", receiver.protocol_flag(), "--service-name", "replaying-host",
                                    "--span-metrics", "false"},
-                                  {null_in(), null_out(), dir.path("replay.err")});
-  ASSERT_EQ(replay.wait_for(milliseconds(60000)), std::optional<int>(0)) << read_file(dir.path("replay.err"));
-  const std::string err = read_file(dir.path("replay.err"));
+                                  {null_in(), null_out(), dir.file("replay.err")});
+  ASSERT_EQ(replay.wait_for(milliseconds(60000)), std::optional<int>(0)) << read_file(dir.file("replay.err"));
+  const std::string err = read_file(dir.file("replay.err"));
   EXPECT_EQ(summary_value(err, "replayed"), 414) << err;
   EXPECT_EQ(summary_value(err, "exported"), 414) << err;
   EXPECT_EQ(summary_value(err, "malformed"), 0) << err;
@@ -152,18 +152,18 @@ TEST(ReplayInput, metrics_lines_are_ignored_and_broken_lines_counted) {
   TempDir dir;
   const std::string good =
       R"({"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"scope":{"name":"s"},"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"1112131415161718","name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]})";
-  write_file(dir.path("mixed.jsonl"),
+  write_file(dir.file("mixed.jsonl"),
              good + "\n{\"resourceMetrics\":[]}\n{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{}]}]}]}\n"
                     "{\"resourceSpans\": [\n" + good + "\n");
-  Process run = Process::start({exporter_path(), "--input", dir.path("mixed.jsonl"), "--console-format", "json"},
-                               {null_in(), ::open(dir.path("out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644),
-                                dir.path("err")});
+  Process run = Process::start({exporter_path(), "--input", dir.file("mixed.jsonl"), "--console-format", "json"},
+                               {null_in(), ::open(dir.file("out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644),
+                                dir.file("err")});
   ASSERT_EQ(run.wait_for(milliseconds(30000)), std::optional<int>(0));
-  const std::string err = read_file(dir.path("err"));
+  const std::string err = read_file(dir.file("err"));
   EXPECT_EQ(summary_value(err, "replayed"), 2) << err;
   EXPECT_EQ(summary_value(err, "ignored"), 1) << err;  // the metrics line
   EXPECT_EQ(summary_value(err, "malformed"), 2) << err;
-  EXPECT_EQ(count_of(read_file(dir.path("out")), "\"span_id\":\"1112131415161718\""), 2u);
+  EXPECT_EQ(count_of(read_file(dir.file("out")), "\"span_id\":\"1112131415161718\""), 2u);
 }
 
 }  // namespace

@@ -114,13 +114,13 @@ bool parse_span_line(const std::string& line, TreeLine& parsed) {
 TEST(TreeView, recorded_demo_prints_each_trace_parent_first_with_the_json_views_spans) {
   TempDir dir;
   const std::string demo = source_path("tests/data/recorded-demo.jsonl");
-  const std::string json_path = dir.path("view.jsonl"), tree_path = dir.path("tree.txt");
+  const std::string json_path = dir.file("view.jsonl"), tree_path = dir.file("tree.txt");
   Process json_run = Process::start({exporter_path(), "--input", demo, "--console-format", "json"},
-                                    {null_in(), file_out(json_path), dir.path("json.err")});
+                                    {null_in(), file_out(json_path), dir.file("json.err")});
   ASSERT_EQ(json_run.wait_for(milliseconds(30000)), std::optional<int>(0));
   Process tree_run = Process::start({exporter_path(), "--input", demo, "--console-format", "tree"},
-                                    {null_in(), file_out(tree_path), dir.path("tree.err")});
-  ASSERT_EQ(tree_run.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.path("tree.err"));
+                                    {null_in(), file_out(tree_path), dir.file("tree.err")});
+  ASSERT_EQ(tree_run.wait_for(milliseconds(30000)), std::optional<int>(0)) << read_file(dir.file("tree.err"));
 
   std::map<std::string, std::vector<ViewSpan>> view;  // by trace id
   size_t view_spans = 0;

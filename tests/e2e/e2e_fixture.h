@@ -79,7 +79,7 @@ class E2eTest : public ::testing::Test {
   void TearDown() override;  // on failure: prints the stderr of every process it started
 
   // A file in this test's temporary directory (kept with BTO_E2E_KEEP=1).
-  std::string path(const std::string& name) const { return tmp_->path(name); }
+  std::string path(const std::string& name) const { return tmp_->file(name); }
   // NAME.err: what the process started as NAME wrote to stderr (bpftrace-otel: its log).
   std::string log(const std::string& name) const { return read_file(path(name + ".err")); }
 

@@ -156,43 +156,11 @@ std::optional<int> Child::wait_for(milliseconds timeout) {
   }
 }
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "bto-e2e-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  if (std::getenv("BTO_E2E_KEEP") != nullptr) return;  // keep logs for diagnosis
-  std::filesystem::remove_all(dir_, ignored);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-size_t count_occurrences(const std::string& text, const std::string& needle) {
-  size_t count = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
 bool wait_for_text(const std::string& path, const std::string& needle, milliseconds timeout,
                    size_t count) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (count_occurrences(read_file(path), needle) >= count) return true;
+    if (count_of(read_file(path), needle) >= count) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(milliseconds(50));
   }
@@ -289,9 +257,9 @@ const BpftraceVersionOnPath& bpftrace_version_on_path() {
     }
     if (bpftrace.empty()) return v;
     TempDir tmp;
-    Child child = Child::spawn({bpftrace, "--version"}, tmp.path("out"), "");
+    Child child = Child::spawn({bpftrace, "--version"}, tmp.file("out"), "");
     child.wait_for(std::chrono::seconds(20));
-    const std::string text = read_file(tmp.path("out"));  // "bpftrace v0.23.2"
+    const std::string text = read_file(tmp.file("out"));  // "bpftrace v0.23.2"
     const size_t at = text.find(" v");
     if (at == std::string::npos) return v;
     std::istringstream numbers(text.substr(at + 2));

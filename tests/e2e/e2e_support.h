@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+#include "support/text_file.h"
+
 namespace bto::e2e {
 
 using std::chrono::milliseconds;
@@ -50,22 +53,11 @@ class Child {
   int exit_code_ = -1;
 };
 
-// A temporary directory removed (with its files) at scope exit.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+using testing::count_of;
+using testing::read_file;
+using testing::TempDir;
+using testing::write_file;
 
- private:
-  std::string dir_;
-};
-
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& text);
-size_t count_occurrences(const std::string& text, const std::string& needle);
 // Polls `path` until it holds `needle` at least `count` times.
 bool wait_for_text(const std::string& path, const std::string& needle, milliseconds timeout,
                    size_t count = 1);

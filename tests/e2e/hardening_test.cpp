@@ -29,10 +29,10 @@ bool contains(const std::string& text, std::string_view part) { return text.find
 
 // Runs the binary to its end; stdout and stderr in `out`/`err`, the exit code returned.
 int run(const TempDir& tmp, const std::vector<std::string>& argv, std::string& out, std::string& err) {
-  Child child = Child::spawn(argv, tmp.path("run.out"), tmp.path("run.err"));
+  Child child = Child::spawn(argv, tmp.file("run.out"), tmp.file("run.err"));
   const auto status = child.wait_for(seconds(60));
-  out = read_file(tmp.path("run.out"));
-  err = read_file(tmp.path("run.err"));
+  out = read_file(tmp.file("run.out"));
+  err = read_file(tmp.file("run.err"));
   return status ? child.exit_code() : -1;
 }
 
@@ -87,7 +87,7 @@ TEST(Hardening, headers_flag_on_the_command_line_warns) {
 TEST(Hardening, input_directory_is_an_error) {
   TempDir tmp;
   std::string out, err;
-  const std::string dir = tmp.path("a-directory");
+  const std::string dir = tmp.file("a-directory");
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
   EXPECT_EQ(run(tmp, {kBinary, "--input", dir, "--exporter", "none"}, out, err), 2) << err;
   EXPECT_TRUE(contains(err, "is a directory")) << err;
@@ -96,7 +96,7 @@ TEST(Hardening, input_directory_is_an_error) {
 TEST(Hardening, config_directory_is_an_error) {
   TempDir tmp;
   std::string out, err;
-  const std::string dir = tmp.path("conf.d");
+  const std::string dir = tmp.file("conf.d");
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
   EXPECT_NE(run(tmp, {kBinary, "--input", kRecorded, "--config", dir}, out, err), 0);
   EXPECT_TRUE(contains(err, "is a directory")) << err;

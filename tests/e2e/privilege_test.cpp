@@ -141,7 +141,7 @@ class Privilege : public E2eTest {
       EXPECT_EQ(exporter.exit_code(), 0) << read_file(err);
       const auto summary = parse_summary(read_file(err));
       EXPECT_GE(summary.count("ended") ? summary.at("ended") : 0, 10u) << read_file(err);
-      EXPECT_GE(count_occurrences(read_file(out), "HTTP "), 10u);
+      EXPECT_GE(count_of(read_file(out), "HTTP "), 10u);
       return;
     }
     ASSERT_TRUE(exporter.wait_for(seconds(20)).has_value()) << "still running:\n" << read_file(err);
@@ -256,9 +256,9 @@ const std::string kRecorded = std::string(BTO_SOURCE_DIR) + "/tests/data/recorde
 std::string run_to_end(TempDir& tmp, const std::string& name, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {exporter_path()};
   argv.insert(argv.end(), args.begin(), args.end());
-  Child child = Child::spawn(argv, tmp.path(name + ".out"), tmp.path(name + ".err"));
+  Child child = Child::spawn(argv, tmp.file(name + ".out"), tmp.file(name + ".err"));
   EXPECT_TRUE(child.wait_for(seconds(20)).has_value()) << name << " did not exit";
-  return read_file(tmp.path(name + ".out")) + read_file(tmp.path(name + ".err"));
+  return read_file(tmp.file(name + ".out")) + read_file(tmp.file(name + ".err"));
 }
 
 // Exports fail (nothing listens on port 1), so every export log line that

@@ -254,7 +254,7 @@ TEST_F(E2ePython, cpython_3_11_calls_without_a_profile_function_warn_about_the_m
   EXPECT_EQ(summary.at("families_without_start"), 1u);
   EXPECT_GE(summary.at("orphan_ends_dropped"), 5u);  // the five handle_request returns, at least
   const std::string text = log("exporter");
-  EXPECT_EQ(count_occurrences(text, "family 'python_call':"), 1u) << text;
+  EXPECT_EQ(count_of(text, "family 'python_call':"), 1u) << text;
   EXPECT_NE(text.find("gh-98894"), std::string::npos);
 }
 

@@ -1,12 +1,15 @@
 #pragma once
 // A fresh directory under the system temp directory, removed with everything
-// in it when the object goes. For tests that write files (spool, source).
+// in it when the object goes (kept with BTO_E2E_KEEP=1, to read the logs of a
+// failed test). For tests that write files (spool, source, app, e2e).
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -16,9 +19,11 @@ class TempDir {
  public:
   explicit TempDir(std::string_view prefix = "bto-test") {
     std::string pattern = (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
-    path_ = ::mkdtemp(pattern.data());
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern + " failed");
+    path_ = pattern;
   }
   ~TempDir() {
+    if (std::getenv("BTO_E2E_KEEP") != nullptr) return;
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
   }
