@@ -128,7 +128,7 @@ std::shared_ptr<grpc::ChannelCredentials> make_credentials(const GrpcTransportOp
 // globals under those threads (our log sink read freed memory) and leaves
 // their objects reachable only from epoll (LeakSanitizer reports them). So
 // the last transport to go waits, bounded, until gRPC has really shut down.
-constexpr std::chrono::milliseconds kGrpcShutdownWait{1000};
+constexpr std::chrono::milliseconds kGrpcShutdownWait{250};
 
 class GrpcQuiescence {
  public:
