@@ -3,6 +3,9 @@
 // values, attribute look-up, and the W3C context a request sent against the
 // one its HTTP span continued.
 
+#include <gtest/gtest.h>
+
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +40,53 @@ inline std::string process_pid(const testing::ReceivedSpan& span) {
 }
 
 inline bool is_http(const testing::ReceivedSpan& span) { return span.name.rfind("HTTP ", 0) == 0; }
+
+using OrderSpans = std::map<std::string, const testing::ReceivedSpan*>;  // span id -> POST /api/orders span
+
+// The demo's order children, as all.bt and paired/all.bt make them: every
+// span that is not HTTP is a child of one of `orders`, in its trace, inside
+// its window, not an error, with its kind and attributes (net.Dial's port too
+// when `peer_port` is known); each order has exactly one net.Dial, one TLS
+// Handshake and one Request.
+inline void expect_order_children(const std::vector<testing::ReceivedSpan>& spans, const OrderSpans& orders,
+                                  int peer_port = 0) {
+  std::map<std::string, std::map<std::string, int>> children;  // order span id -> name -> count
+  for (const testing::ReceivedSpan& span : spans) {
+    if (is_http(span)) continue;
+    SCOPED_TRACE(span.name + " " + span.span_id);
+    const auto parent = orders.find(span.parent_span_id);
+    if (parent == orders.end()) {
+      ADD_FAILURE() << "parent is not a POST /api/orders span";
+      continue;
+    }
+    EXPECT_EQ(span.trace_id, parent->second->trace_id);
+    EXPECT_GE(span.start, parent->second->start);
+    EXPECT_LE(span.end, parent->second->end);
+    EXPECT_NE(span.status_code, kStatusError);
+    ++children[span.parent_span_id][span.name];
+    if (span.name == "TLS Handshake") {
+      EXPECT_EQ(span.kind, kKindClient);
+      EXPECT_EQ(attr(span, "tls.server_name"), "payments.local");
+      EXPECT_EQ(attr(span, "tls.version"), "TLSv1.3");
+    } else if (span.name == "net.Dial") {
+      EXPECT_EQ(span.kind, kKindClient);
+      EXPECT_EQ(attr(span, "net.peer.name"), "127.0.0.1");
+      if (peer_port > 0) {
+        EXPECT_EQ(attr(span, "net.peer.port"), std::to_string(peer_port));
+      }
+    } else if (span.name == "Request") {
+      EXPECT_EQ(span.kind, kKindInternal);
+      EXPECT_EQ(attr(span, "name"), "charge-order");
+    } else {
+      ADD_FAILURE() << "unexpected span";
+    }
+  }
+  EXPECT_EQ(children.size(), orders.size()) << "orders without children";
+  for (const auto& [order, names] : children) {
+    EXPECT_EQ(names, (std::map<std::string, int>{{"Request", 1}, {"TLS Handshake", 1}, {"net.Dial", 1}}))
+        << "children of " << order;
+  }
+}
 
 // Requests carry a unique W3C traceparent and our HTTP spans continue it: the
 // span's trace id is the caller's and its parent is the caller's span id.

@@ -102,7 +102,7 @@ TEST_F(E2e, http_spans_match_requests) {
   std::map<std::string, const Record*> by_traceparent;
   for (const Record& r : records) by_traceparent[context_of(r)] = &r;
   ASSERT_EQ(by_traceparent.size(), records.size());
-  std::map<std::string, const ReceivedSpan*> orders;  // span id -> POST /api/orders span
+  OrderSpans orders;
   std::set<std::string> matched;
   size_t http = 0, longer_than_latency = 0;
   int64_t max_excess_ns = 0;
@@ -160,45 +160,7 @@ TEST_F(E2e, http_spans_match_requests) {
   std::fprintf(stderr, "[ figures  ] 85 requests, %zu HTTP spans (%zu longer than the client latency, by at most %lld ns), %zu spans in all\n",
                http, longer_than_latency, static_cast<long long>(max_excess_ns), got.spans.size());
 
-  // Children: exactly one dial, one TLS and one job span under each order,
-  // same trace, inside the parent's time window.
-  std::map<std::string, std::map<std::string, int>> children;  // order span id -> name -> count
-  size_t tls = 0, dial = 0, job = 0;
-  for (const ReceivedSpan& span : got.spans) {
-    if (is_http(span)) continue;
-    SCOPED_TRACE(span.name + " " + span.span_id);
-    const auto parent = orders.find(span.parent_span_id);
-    ASSERT_NE(parent, orders.end()) << "parent is not a POST /api/orders span";
-    EXPECT_EQ(span.trace_id, parent->second->trace_id);
-    EXPECT_GE(span.start, parent->second->start);
-    EXPECT_LE(span.end, parent->second->end);
-    ++children[span.parent_span_id][span.name];
-    if (span.name == "TLS Handshake") {
-      ++tls;
-      EXPECT_EQ(span.kind, kKindClient);
-      EXPECT_EQ(attr(span, "tls.server_name"), "payments.local");
-      EXPECT_EQ(attr(span, "tls.version"), "TLSv1.3");
-    } else if (span.name == "net.Dial") {
-      ++dial;
-      EXPECT_EQ(span.kind, kKindClient);
-      EXPECT_EQ(attr(span, "net.peer.name"), "127.0.0.1");
-      EXPECT_EQ(attr(span, "net.peer.port"), std::to_string(peer_port));
-    } else if (span.name == "Request") {
-      ++job;
-      EXPECT_EQ(span.kind, kKindInternal);
-      EXPECT_EQ(attr(span, "name"), "charge-order");
-    } else {
-      ADD_FAILURE() << "unexpected span " << span.name;
-    }
-    EXPECT_NE(span.status_code, kStatusError);
-  }
-  EXPECT_EQ(tls, 20u);
-  EXPECT_EQ(dial, 20u);
-  EXPECT_EQ(job, 20u);
-  for (const auto& [order, names] : children) {
-    EXPECT_EQ(names, (std::map<std::string, int>{{"Request", 1}, {"TLS Handshake", 1}, {"net.Dial", 1}}))
-        << "children of " << order;
-  }
+  expect_order_children(got.spans, orders, peer_port);
 }
 
 TEST_F(E2e, target_exit_ends_cleanly) {

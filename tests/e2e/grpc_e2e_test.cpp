@@ -65,7 +65,7 @@ class E2eGrpc : public E2eTest {
     for (const Record& r : records) by_context[context_of(r)] = &r;
     ASSERT_EQ(by_context.size(), records.size()) << "traceparents are not unique";
 
-    std::map<std::string, const ReceivedSpan*> orders;  // span id -> POST /api/orders span
+    OrderSpans orders;
     std::set<std::string> matched;
     for (const ReceivedSpan& span : got.spans) {
       if (!is_http(span)) continue;
@@ -92,37 +92,7 @@ class E2eGrpc : public E2eTest {
     EXPECT_EQ(matched.size(), requests) << "requests without their HTTP span";
     ASSERT_EQ(orders.size(), orders_expected);
 
-    // Exactly one dial, one TLS and one job span under each order: same
-    // trace, inside the parent's window.
-    std::map<std::string, std::map<std::string, int>> children;  // order span id -> name -> count
-    for (const ReceivedSpan& span : got.spans) {
-      if (is_http(span)) continue;
-      SCOPED_TRACE(span.name + " " + span.span_id);
-      const auto parent = orders.find(span.parent_span_id);
-      ASSERT_NE(parent, orders.end()) << "parent is not a POST /api/orders span";
-      EXPECT_EQ(span.trace_id, parent->second->trace_id);
-      EXPECT_GE(span.start, parent->second->start);
-      EXPECT_LE(span.end, parent->second->end);
-      ++children[span.parent_span_id][span.name];
-      if (span.name == "TLS Handshake") {
-        EXPECT_EQ(span.kind, kKindClient);
-        EXPECT_EQ(attr(span, "tls.server_name"), "payments.local");
-        EXPECT_EQ(attr(span, "tls.version"), "TLSv1.3");
-      } else if (span.name == "net.Dial") {
-        EXPECT_EQ(span.kind, kKindClient);
-        EXPECT_EQ(attr(span, "net.peer.name"), "127.0.0.1");
-      } else if (span.name == "Request") {
-        EXPECT_EQ(span.kind, kKindInternal);
-        EXPECT_EQ(attr(span, "name"), "charge-order");
-      } else {
-        ADD_FAILURE() << "unexpected span " << span.name;
-      }
-    }
-    EXPECT_EQ(children.size(), orders_expected);
-    for (const auto& [order, names] : children) {
-      EXPECT_EQ(names, (std::map<std::string, int>{{"Request", 1}, {"TLS Handshake", 1}, {"net.Dial", 1}}))
-          << "children of " << order;
-    }
+    expect_order_children(got.spans, orders);
   }
 
   Child server_;

@@ -66,7 +66,7 @@ TEST_F(E2ePaired, all_bt_prints_once_per_operation_and_nests_every_child) {
   // HTTP spans: one per request (the names and statuses of the mix).
   std::map<std::string, int> want_names, got_names;
   for (const Record& r : records) ++want_names["HTTP " + r.method + " " + r.uri + " " + std::to_string(r.status)];
-  std::map<std::string, const testing::ReceivedSpan*> orders;  // span id -> POST /api/orders span
+  OrderSpans orders;
   for (const testing::ReceivedSpan& span : got.spans) {
     if (!is_http(span)) continue;
     ++got_names[span.name + " " + attr(span, "http.status_code")];
@@ -78,24 +78,7 @@ TEST_F(E2ePaired, all_bt_prints_once_per_operation_and_nests_every_child) {
   EXPECT_EQ(got_names, want_names);
   ASSERT_EQ(orders.size(), 20u);
 
-  // Children: exactly one dial, one TLS and one job span under each order,
-  // same trace, inside its time window.
-  std::map<std::string, std::map<std::string, int>> children;
-  for (const testing::ReceivedSpan& span : got.spans) {
-    if (is_http(span)) continue;
-    SCOPED_TRACE(span.name + " " + span.span_id);
-    const auto parent = orders.find(span.parent_span_id);
-    ASSERT_NE(parent, orders.end()) << "parent is not a POST /api/orders span";
-    EXPECT_EQ(span.trace_id, parent->second->trace_id);
-    EXPECT_GE(span.start, parent->second->start);
-    EXPECT_LE(span.end, parent->second->end);
-    ++children[span.parent_span_id][span.name];
-  }
-  ASSERT_EQ(children.size(), 20u);
-  for (const auto& [order, names] : children) {
-    EXPECT_EQ(names, (std::map<std::string, int>{{"Request", 1}, {"TLS Handshake", 1}, {"net.Dial", 1}}))
-        << "children of " << order;
-  }
+  expect_order_children(got.spans, orders);
 }
 
 }  // namespace
