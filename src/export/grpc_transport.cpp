@@ -16,9 +16,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
-#include <cctype>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -74,11 +74,12 @@ bool quotes_a_secret(std::string_view message) {
   return false;
 }
 
+// Set once exit begins: no gRPC line reaches spdlog after that.
+std::atomic<bool> grpc_logs_closed{false};
+
 // gRPC core logs through gpr_log to stderr by default: every failed connection
 // attempt to a down collector would print a line. Our own (rate-limited) log
 // already says what failed, so gRPC's lines go to spdlog's debug level.
-std::atomic<bool> grpc_logs_closed{false};
-
 void route_grpc_logs_once() {
   static std::once_flag once;
   std::call_once(once, [] {
