@@ -21,7 +21,7 @@ using namespace bto;
 
 struct Expected {
   std::string key;
-  ValueType type;
+  ValueType type{};
   int64_t int_value = 0;
   bool bool_value = false;
   std::string string_value;
@@ -58,7 +58,9 @@ class TupleSink final : public EventSink {
     name.assign(event.name);
     fields.clear();
     for (const EventField& f : event.fields) {
-      Expected e{std::string(f.key), f.value.type};
+      Expected e;
+      e.key.assign(f.key);
+      e.type = f.value.type;
       e.int_value = f.value.int_value;
       e.bool_value = f.value.bool_value;
       e.string_value.assign(f.value.string_value);

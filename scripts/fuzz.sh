@@ -31,7 +31,7 @@ if command -v llvm-symbolizer-14 >/dev/null; then
 fi
 
 cmake -S "$root" -B "$build" -G Ninja -DBTO_FUZZ=ON -DBTO_BUILD_TESTS=OFF -DBTO_BUILD_BENCH=OFF \
-  -DBTO_BUILD_EXAMPLES=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DBTO_BUILD_EXAMPLES=OFF -DBTO_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" --target "${targets[@]}" -j"${BUILD_JOBS:-2}"
 
 /usr/bin/python3 "$root/fuzz/tools/make_corpus.py" "$root" "$build/corpus-seed"

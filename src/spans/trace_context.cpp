@@ -59,10 +59,15 @@ bool parse_hex(std::string_view text, std::span<uint8_t> out, bool allow_upper) 
 }
 
 // The trace id (32 digits at text[3]) and the parent id (16 at text[36]).
+// Every group is parsed, without short-circuit: no branch per group.
 bool parse_ids_lower(const char* text, TraceId& trace, SpanId& span) noexcept {
-  return parse_hex8_lower(text + 3, &trace[0]) & parse_hex8_lower(text + 11, &trace[4]) &
-         parse_hex8_lower(text + 19, &trace[8]) & parse_hex8_lower(text + 27, &trace[12]) &
-         parse_hex8_lower(text + 36, &span[0]) & parse_hex8_lower(text + 44, &span[4]);
+  bool ok = parse_hex8_lower(text + 3, &trace[0]);
+  ok &= parse_hex8_lower(text + 11, &trace[4]);
+  ok &= parse_hex8_lower(text + 19, &trace[8]);
+  ok &= parse_hex8_lower(text + 27, &trace[12]);
+  ok &= parse_hex8_lower(text + 36, &span[0]);
+  ok &= parse_hex8_lower(text + 44, &span[4]);
+  return ok;
 }
 
 // Ids are 8 or 16 bytes: tested a word at a time.
